@@ -1,0 +1,1 @@
+"""The composition root: HTTP, jobs, CLI. Nothing imports app."""

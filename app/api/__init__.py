@@ -1,0 +1,1 @@
+"""JSON controllers, one per resource."""

@@ -1,0 +1,203 @@
+"""The `guichet` command."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from crm.errors import DomainError
+from replies.outbox import list_outbox
+from rich.console import Console
+from rich.table import Table
+from routing.agents import create_agent, get_agent_by_email, issue_token, parse_skill_levels
+from routing.categories import upsert_category
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import migrations
+from app.db import make_engine, make_sessionmaker
+from app.settings import Settings, get_settings
+
+T = TypeVar("T")
+cli = typer.Typer(help="Guichet: one citizen record, one history, every channel.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+agents_cli = typer.Typer(help="Agents and their API tokens.", no_args_is_help=True)
+outbox_cli = typer.Typer(help="Outbound messages.", no_args_is_help=True)
+categories_cli = typer.Typer(help="Request categories.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(agents_cli, name="agents")
+cli.add_typer(outbox_cli, name="outbox")
+cli.add_typer(categories_cli, name="categories")
+out = Console()
+err = Console(stderr=True)
+
+
+def _in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run one unit of work in a transaction; a domain error becomes a message and exit code 1."""
+    settings = settings or get_settings()
+
+    async def run() -> T:
+        engine = make_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+@cli.command()
+def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port")] = 8000) -> None:
+    """Serve the web pages and the API (and, without Redis, run the jobs in process)."""
+    import uvicorn
+
+    from app.logs import configure_logging
+    from app.main import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+@cli.command()
+def worker(burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False) -> None:
+    """Run background jobs from Redis (needs GUICHET_REDIS_URL)."""
+    from app.worker import run_worker
+
+    try:
+        run_worker(get_settings(), burst=burst)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Bring the database schema to the latest revision."""
+    migrations.upgrade(get_settings().database_url, revision)
+    out.print(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Take the schema back to REVISION (`base` empties it)."""
+    migrations.downgrade(get_settings().database_url, revision)
+    out.print(f"database at {revision}")
+
+
+@cli.command()
+def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Migrate, seed demo categories, agents and templates, then serve."""
+    from app.seeds import AGENTS, seed_demo_agents, seed_reference_data
+
+    settings = get_settings()
+    migrations.upgrade(settings.database_url)
+
+    async def seed(session: AsyncSession) -> str:
+        await seed_reference_data(session)
+        await seed_demo_agents(session)
+        return await issue_token(session, await get_agent_by_email(session, AGENTS[-1].email))
+
+    token = _in_session(seed, settings)
+    base = f"http://{host}:{port}"
+    print(f"""
+Guichet demo — {settings.service_name}
+
+  Citizen form     {base}/request   (English: {base}/request?lang=en)
+  API docs         {base}/schema
+  Health           {base}/health
+
+  Supervisor token (Claire Dubois): {token}
+
+  Try it:
+    curl -s -X POST {base}/api/v1/requests -H 'Content-Type: application/json' \\
+      -H 'Idempotency-Key: demo-1' -d '{{"name": "Nadia Amrani", "email": "nadia@example.org",
+      "category": "etat_civil", "subject": "Acte de naissance", "message": "Bonjour, il me faut une copie."}}'
+    curl -s {base}/api/v1/tickets/REFERENCE -H 'Authorization: Bearer {token}'
+    guichet outbox list         (the acknowledgements: no mail is really sent in the demo)
+""")
+    serve(host=host, port=port)
+
+
+@agents_cli.command("create")
+def agents_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="full name")],
+    role: Annotated[str, typer.Option(help="agent, frontdesk, supervisor or admin")] = "agent",
+    skills: Annotated[str, typer.Option(help="skill[:level],… e.g. etat_civil:5,urbanisme")] = "",
+    capacity: Annotated[int, typer.Option(help="open tickets at once")] = 20,
+) -> None:
+    """Create an agent with skills."""
+
+    async def work(session: AsyncSession) -> int:
+        agent = await create_agent(session, email=email, name=name, role=role,
+                                   skills=parse_skill_levels(skills), capacity=capacity)
+        return agent.id
+
+    agent_id = _in_session(work)
+    out.print(f"agent {agent_id} created: {email} ({role})")
+
+
+@agents_cli.command("token")
+def agents_token(email: str) -> None:
+    """Print a new API token for the agent (shown once; only its hash is kept)."""
+
+    async def work(session: AsyncSession) -> str:
+        return await issue_token(session, await get_agent_by_email(session, email))
+
+    print(_in_session(work))
+
+
+@categories_cli.command("add")
+def categories_add(
+    slug: str,
+    name: Annotated[str, typer.Option(help="name shown to citizens (French)")],
+    skill: Annotated[str, typer.Option(help="skill slug that handles it (created if new)")],
+    name_en: Annotated[str | None, typer.Option(help="English name")] = None,
+    name_ar: Annotated[str | None, typer.Option(help="Arabic name")] = None,
+) -> None:
+    """Add or update a category of requests."""
+    names = {"fr": name, **({"en": name_en} if name_en else {}), **({"ar": name_ar} if name_ar else {})}
+
+    async def work(session: AsyncSession) -> int:
+        return (await upsert_category(session, slug=slug, name=name, names=names, skill_slug=skill)).id
+
+    _in_session(work)
+    out.print(f"category {slug} saved")
+
+
+@outbox_cli.command("list")
+def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+                limit: int = 200) -> None:
+    """Outbound messages, newest first."""
+
+    async def work(session: AsyncSession) -> list[dict]:
+        return [
+            {"id": d.id, "channel": d.channel, "to": d.to, "subject": d.subject, "body": d.body,
+             "state": d.state, "ticket_reference": reference}
+            for d, reference in await list_outbox(session, limit=limit)
+        ]
+
+    rows = _in_session(work)
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("id", "ticket", "channel", "to", "subject", "state")
+    for row in rows:
+        table.add_row(str(row["id"]), row["ticket_reference"], row["channel"], row["to"],
+                      row["subject"] or row["body"][:40], row["state"])
+    out.print(table if rows else "the outbox is empty")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,14 @@
+"""arq job functions: open a session, call a package, commit, enqueue the next step.
+
+Every job takes ids, never objects, and is safe to run twice.
+"""
+from __future__ import annotations
+
+from app.jobs.acknowledge import acknowledge_message
+from app.jobs.assign import assign_ticket
+from app.jobs.inbound import process_inbound
+from app.jobs.send import send_delivery
+from app.jobs.sweep import sweep
+
+FUNCTIONS = {f.__name__: f for f in (process_inbound, assign_ticket, acknowledge_message,
+                                      send_delivery, sweep)}

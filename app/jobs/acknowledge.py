@@ -1,0 +1,64 @@
+"""Render the acknowledgement of a citizen's message and queue it on their reply channel."""
+from __future__ import annotations
+
+import logging
+from email.utils import make_msgid
+from typing import Any
+
+from crm import tickets
+from crm.errors import DomainError
+from crm.models import EventKind, Message
+from crm.types import Channel
+from replies.models import Step
+from replies.outbox import find_delivery, queue_delivery
+from replies.templates import find_template, render
+
+from app.reply_context import reply_context
+
+log = logging.getLogger("guichet.jobs.acknowledge")
+
+
+async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
+    settings = ctx["settings"]
+    dedupe_key = f"ack:{message_id}"
+    async with ctx["sessionmaker"]() as session:
+        existing = await find_delivery(session, dedupe_key)
+        if existing is not None:
+            delivery_id = existing.id
+        else:
+            message = await session.get(Message, message_id)
+            if message is None:
+                return "no such message"
+            ticket = await tickets.get_ticket(session, message.ticket_id, for_update=True)
+            channel = ticket.reply_channel
+            to = message.meta.get("reply_to")
+            template = await find_template(
+                session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
+                category_id=ticket.category_id, language=ticket.language,
+                default_language=settings.default_language,
+            )
+            problem = None
+            if not to:
+                problem = f"no {channel} address to acknowledge to"
+            elif template is None:
+                problem = f"no acknowledgement template for {channel}"
+            else:
+                try:
+                    rendered = render(template, await reply_context(session, ticket, settings))
+                except DomainError as exc:
+                    problem = f"acknowledgement template failed: {exc}"
+            if problem:
+                await tickets.record_event(session, ticket.id, EventKind.NOTE,
+                                           reason=f"no acknowledgement sent: {problem}")
+                await session.commit()
+                log.warning("ticket %s not acknowledged: %s", ticket.id, problem)
+                return "not acknowledged"
+            header_id = make_msgid(domain=settings.mail_domain) if channel == Channel.EMAIL.value else None
+            delivery, _ = await queue_delivery(
+                session, ticket, channel=channel, to=to, rendered=rendered, dedupe_key=dedupe_key,
+                reason="acknowledgement of the citizen's message", header_message_id=header_id,
+            )
+            delivery_id = delivery.id
+            await session.commit()
+    await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
+    return "queued"

@@ -1,0 +1,69 @@
+"""Turn a recorded raw inbound event into a citizen, a ticket and a message."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.base import ParseError
+from crm.errors import DomainError
+from crm.inbound import get_inbound, mark_processed, mark_quarantined
+from crm.intake import ingest_message
+from crm.models import InboundStatus
+from routing.categories import category_by_slug
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger("guichet.jobs.inbound")
+
+
+async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
+    settings = ctx["settings"]
+    try:
+        async with ctx["sessionmaker"]() as session:
+            event = await get_inbound(session, event_id, for_update=True)
+            if event.status != InboundStatus.PENDING.value:
+                return f"already {event.status}"
+            parser = ctx["parsers"].get(event.channel)
+            try:
+                if parser is None:
+                    raise ParseError(f"no parser for channel {event.channel}")
+                message = parser.parse(event.payload)
+                category = await category_by_slug(session, message.category) if message.category else None
+                async with session.begin_nested():
+                    ingested = await ingest_message(
+                        session, event, message,
+                        category_id=category.id if category else None,
+                        priority=category.priority if category else "normal",
+                        default_region=settings.default_region,
+                    )
+            except (ParseError, DomainError) as exc:
+                mark_quarantined(event, f"{type(exc).__name__}: {exc}")
+                await session.commit()
+                log.warning("inbound event %s quarantined: %s", event_id, type(exc).__name__)
+                return "quarantined"
+            mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
+            await session.commit()
+    except IntegrityError:
+        # A concurrent run stored this message first; its run enqueues what follows.
+        log.info("inbound event %s was processed concurrently", event_id)
+        return "processed concurrently"
+    except Exception as exc:
+        await _count_failure(ctx, event_id, exc)
+        raise
+    await ctx["queue"].enqueue(
+        "assign_ticket", ingested.ticket_id, ingested.message_id if ingested.new_ticket else None,
+        job_id=f"assign_ticket:{ingested.ticket_id}:{ingested.message_id}",
+    )
+    return "processed"
+
+
+async def _count_failure(ctx: dict[str, Any], event_id: int, exc: Exception) -> None:
+    """An unexpected failure: try again later, quarantine after too many."""
+    async with ctx["sessionmaker"]() as session:
+        event = await get_inbound(session, event_id, for_update=True)
+        if event.status != InboundStatus.PENDING.value:
+            return
+        event.attempts += 1
+        event.error = f"{type(exc).__name__}: {exc}"[:2000]
+        if event.attempts >= ctx["settings"].inbound_max_attempts:
+            mark_quarantined(event, f"failed {event.attempts} times: {event.error}")
+        await session.commit()

@@ -1,0 +1,34 @@
+"""Find work that was recorded but never finished (a crash, a lost enqueue) and ask for it again."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from crm.columns import utcnow
+from crm.inbound import pending_inbound_ids
+from crm.tickets import unassigned_open_ticket_ids
+from replies.dispatch import STALE_SENDING
+from replies.outbox import deliveries_to_send
+
+
+async def sweep(ctx: dict[str, Any], grace_seconds: float | None = None) -> dict[str, int]:
+    """Re-enqueue pending inbound events, unsent deliveries and unassigned tickets.
+
+    `grace_seconds` leaves alone what is younger (its own job is probably on
+    its way); at start-up nothing is on its way, so it is 0.
+    """
+    settings = ctx["settings"]
+    grace = timedelta(seconds=settings.sweep_interval_seconds if grace_seconds is None else grace_seconds)
+    stamp = int(utcnow().timestamp())
+    async with ctx["sessionmaker"]() as session:
+        inbound = await pending_inbound_ids(session, older_than=grace)
+        deliveries = await deliveries_to_send(session, stale_after=STALE_SENDING)
+        unassigned = await unassigned_open_ticket_ids(session)
+    queue = ctx["queue"]
+    for event_id in inbound:
+        await queue.enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}:sweep:{stamp}")
+    for delivery_id in deliveries:
+        await queue.enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}:sweep:{stamp}")
+    for ticket_id in unassigned:
+        await queue.enqueue("assign_ticket", ticket_id, job_id=f"assign_ticket:{ticket_id}:sweep:{stamp}")
+    return {"inbound": len(inbound), "deliveries": len(deliveries), "unassigned": len(unassigned)}

@@ -1,0 +1,108 @@
+"""create_app(): the Litestar application, its routes, dependencies and lifespan."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from litestar import Litestar, get
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from app.api.categories import list_categories
+from app.api.health import health, ready
+from app.api.requests import create_request
+from app.api.tickets import get_ticket
+from app.db import make_engine, make_sessionmaker
+from app.dependencies import provide_queue, provide_session, provide_settings
+from app.errors import EXCEPTION_HANDLERS
+from app.jobs import FUNCTIONS
+from app.jobs.context import build_job_context
+from app.queue import ArqQueue, InProcessQueue
+from app.settings import Settings, get_settings
+from app.web.request_form import request_form, submit_request_form
+
+log = logging.getLogger("guichet.app")
+WEB = Path(__file__).parent / "web"
+
+
+@get("/", include_in_schema=False)
+async def home() -> Redirect:
+    return Redirect("/request")
+
+
+async def _sweep_every(queue: InProcessQueue, seconds: int) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        await queue.enqueue("sweep", job_id="sweep")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.redis = None
+        ticker = None
+        if settings.redis_url:
+            app.state.redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+            app.state.queue = ArqQueue(app.state.redis, settings.queue_name)
+        else:
+            ctx = build_job_context(settings, engine)
+            queue = InProcessQueue(FUNCTIONS, ctx)
+            ctx["queue"] = app.state.queue = queue
+            queue.start()
+            # Whatever a previous process recorded but did not finish is finished now.
+            await queue.enqueue("sweep", 0, job_id="sweep:startup")
+            ticker = asyncio.create_task(_sweep_every(queue, settings.sweep_interval_seconds))
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+            if isinstance(app.state.queue, InProcessQueue):
+                await app.state.queue.stop()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            home, health, ready, list_categories, create_request, get_ticket,
+            request_form, submit_request_form,
+            create_static_files_router(path="/static", directories=[WEB / "static"]),
+        ],
+        dependencies={
+            "db_session": Provide(provide_session),
+            "queue": Provide(provide_queue, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Guichet", version="0.1.0", path="/schema",
+            components=Components(security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer",
+                                              description="an agent's token from `guichet agents token`"),
+            }),
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # app.logs configures logging once, for every entry point
+    )
+
+

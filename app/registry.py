@@ -1,0 +1,21 @@
+"""Which parser reads each inbound channel, which sender serves each outbound one."""
+from __future__ import annotations
+
+from channels import webform
+from channels.base import InboundParser, OutboundSender
+from channels.email.smtp import SmtpSender
+from crm.types import Channel
+
+from app.settings import Settings
+
+PARSERS: dict[str, InboundParser] = {
+    Channel.WEBFORM.value: webform,  # type: ignore[dict-item]
+}
+
+
+def build_senders(settings: Settings) -> dict[str, OutboundSender]:
+    """Only channels with a configured transport; the others are held in the outbox."""
+    senders: dict[str, OutboundSender] = {}
+    if settings.smtp_url:
+        senders[Channel.EMAIL.value] = SmtpSender(settings.smtp_url, from_address=settings.mail_from)
+    return senders

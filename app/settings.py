@@ -1,0 +1,41 @@
+"""All configuration, read once from the environment (prefix GUICHET_) and passed down."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GUICHET_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///var/guichet.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    redis_url: str | None = Field(
+        None, description="redis://host:port/db; unset: jobs run in the web process (embedded mode)"
+    )
+    queue_name: str = Field("guichet:queue", description="arq queue name in Redis")
+    smtp_url: str | None = Field(
+        None, description="smtp://user:pass@host:port (smtps:// for TLS, ?starttls=true); unset: outbox only"
+    )
+    mail_from: str = Field("Guichet <noreply@guichet.localhost>", description="From of outbound email")
+    mail_domain: str = Field("guichet.localhost", description="domain of our Message-IDs")
+    public_url: str = Field("http://127.0.0.1:8000", description="public base URL (links, webhooks)")
+    service_name: str = Field("Mairie de démonstration", description="name shown to citizens")
+    default_language: str = Field("fr", description="language of the UI and replies by default")
+    default_region: str = Field("FR", description="region for phone numbers without a country code")
+    timezone: str = Field("Europe/Paris", description="the administration's time zone for display")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR")
+    log_json: bool = Field(False, description="log one JSON object per line")
+    max_body_bytes: int = Field(1_000_000, description="largest accepted HTTP request body")
+    send_max_attempts: int = Field(5, description="transient send failures before a dead letter")
+    inbound_max_attempts: int = Field(5, description="processing failures before quarantine")
+    sweep_interval_seconds: int = Field(60, description="how often stuck work is picked up again")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

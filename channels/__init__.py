@@ -1,0 +1,1 @@
+"""The edge: outside world <-> crm.types. Pure translators plus I/O clients."""

@@ -1,0 +1,1 @@
+"""The core of Guichet: citizens, contact points, tickets, messages and their timeline."""

@@ -1,0 +1,112 @@
+"""Normalise identifiers and find the citizen they belong to.
+
+Exact matching on normalised email and phone for now; the fuzzy resolver
+(scores, review queue, merges) replaces `identify_citizen` later.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm.columns import utcnow
+from crm.errors import InvalidInput
+from crm.models import Citizen, ContactKind, ContactPoint
+from crm.types import Sender
+
+
+def normalise_email(raw: str) -> str:
+    """Syntax-checked, IDNA-encoded domain, lower-cased: the key citizens are matched on."""
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(str(exc), fields={"email": str(exc)}) from exc
+    return f"{checked.local_part}@{checked.ascii_domain}".lower()
+
+
+def normalise_phone(raw: str, default_region: str) -> str:
+    """E.164, so that 0612345678, 06 12 34 56 78 and +33612345678 meet."""
+    text = raw.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput("not a phone number", fields={"phone": "not a phone number"}) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput("not a valid phone number", fields={"phone": "not a valid phone number"})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class Identification:
+    citizen: Citizen
+    created: bool
+    reason: str
+
+
+def _sender_keys(sender: Sender, default_region: str) -> list[tuple[str, str, str]]:
+    keys = []
+    if sender.email:
+        keys.append((ContactKind.EMAIL.value, normalise_email(sender.email), sender.email))
+    if sender.phone:
+        keys.append((ContactKind.PHONE.value, normalise_phone(sender.phone, default_region), sender.phone))
+    return keys
+
+
+async def identify_citizen(
+    session: AsyncSession, sender: Sender, *, default_region: str, language: str | None = None
+) -> Identification:
+    """Find the citizen by an exact normalised email or phone, else create one.
+
+    Contact points the sender gave that the citizen lacks are added, unverified.
+    """
+    keys = _sender_keys(sender, default_region)
+    citizen = None
+    reason = "new citizen: no known email or phone"
+    for kind, value, _raw in keys:
+        found = (
+            await session.exec(
+                select(Citizen)
+                .join(ContactPoint, ContactPoint.citizen_id == Citizen.id)
+                .where(ContactPoint.kind == kind, ContactPoint.value == value)
+                .order_by(Citizen.id)
+                .limit(1)
+            )
+        ).first()
+        if found is not None:
+            citizen, reason = found, f"same {kind}"
+            break
+    created = citizen is None
+    if citizen is None:
+        citizen = Citizen(full_name=(sender.name or "").strip()[:200], language=language)
+        session.add(citizen)
+        await session.flush()
+    known = set(
+        (
+            await session.exec(
+                select(ContactPoint.kind, ContactPoint.value).where(ContactPoint.citizen_id == citizen.id)
+            )
+        ).all()
+    )
+    for kind, value, raw in keys:
+        if (kind, value) not in known:
+            session.add(ContactPoint(citizen_id=citizen.id, kind=kind, value=value, raw_value=raw[:320]))
+    if not citizen.full_name and sender.name:
+        citizen.full_name = sender.name.strip()[:200]
+        citizen.updated_at = utcnow()
+    await session.flush()
+    return Identification(citizen=citizen, created=created, reason=reason)
+
+
+async def contact_points(session: AsyncSession, citizen_id: int) -> list[ContactPoint]:
+    return list(
+        (
+            await session.exec(
+                select(ContactPoint).where(ContactPoint.citizen_id == citizen_id).order_by(ContactPoint.id)
+            )
+        ).all()
+    )

@@ -1,0 +1,98 @@
+"""The raw inbound log: stored first, interpreted later, never dropped."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm.columns import utcnow
+from crm.errors import NotFound
+from crm.models import InboundEvent, InboundStatus
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: InboundEvent
+    created: bool  # False: the same channel + external id was recorded before
+
+
+async def find_inbound(session: AsyncSession, channel: str, external_id: str) -> InboundEvent | None:
+    return (
+        await session.exec(
+            select(InboundEvent).where(
+                InboundEvent.channel == channel, InboundEvent.external_id == external_id
+            )
+        )
+    ).first()
+
+
+async def record_inbound(
+    session: AsyncSession,
+    *,
+    channel: str,
+    external_id: str,
+    payload: bytes,
+    reference: str | None = None,
+) -> Recorded:
+    """Store the raw payload once per channel + external id; a repeat returns the first one."""
+    existing = await find_inbound(session, channel, external_id)
+    if existing is not None:
+        return Recorded(existing, created=False)
+    event = InboundEvent(channel=channel, external_id=external_id, payload=payload, reference=reference)
+    try:
+        async with session.begin_nested():
+            session.add(event)
+    except IntegrityError:
+        # Another request recorded the same id between our read and our write.
+        existing = await find_inbound(session, channel, external_id)
+        if existing is None:
+            raise
+        return Recorded(existing, created=False)
+    return Recorded(event, created=True)
+
+
+async def get_inbound(session: AsyncSession, event_id: int, *, for_update: bool = False) -> InboundEvent:
+    statement = select(InboundEvent).where(InboundEvent.id == event_id)
+    if for_update:
+        statement = statement.with_for_update()
+    event = (await session.exec(statement)).first()
+    if event is None:
+        raise NotFound(f"no inbound event {event_id}")
+    return event
+
+
+def mark_processed(event: InboundEvent, *, ticket_id: int, message_id: int) -> None:
+    event.status = InboundStatus.PROCESSED.value
+    event.ticket_id, event.message_id = ticket_id, message_id
+    event.handled_at = utcnow()
+    event.error = None
+
+
+def mark_quarantined(event: InboundEvent, reason: str) -> None:
+    """Keep the raw bytes, say why; a supervisor can replay it after a fix."""
+    event.status = InboundStatus.QUARANTINED.value
+    event.error = reason[:2000]
+    event.handled_at = utcnow()
+
+
+async def pending_inbound_ids(
+    session: AsyncSession, *, older_than: timedelta = timedelta(0), now: datetime | None = None,
+    limit: int = 1000,
+) -> list[int]:
+    cutoff = (now or utcnow()) - older_than
+    return list(
+        (
+            await session.exec(
+                select(InboundEvent.id)
+                .where(
+                    InboundEvent.status == InboundStatus.PENDING.value,
+                    col(InboundEvent.received_at) <= cutoff,
+                )
+                .order_by(col(InboundEvent.id))
+                .limit(limit)
+            )
+        ).all()
+    )

@@ -1,0 +1,71 @@
+"""From a parsed inbound message to a citizen, a ticket and a stored message."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm.identity import identify_citizen, normalise_email, normalise_phone
+from crm.models import InboundEvent
+from crm.tickets import add_inbound_message, latest_open_ticket, open_ticket
+from crm.types import Channel, InboundMessage
+
+
+@dataclass(frozen=True)
+class Ingested:
+    ticket_id: int
+    message_id: int
+    citizen_id: int
+    new_ticket: bool
+
+
+async def ingest_message(
+    session: AsyncSession,
+    event: InboundEvent,
+    message: InboundMessage,
+    *,
+    category_id: int | None,
+    priority: str,
+    default_region: str,
+) -> Ingested:
+    """Identify the sender, thread onto an open ticket or open one, store the message.
+
+    The caller has checked the event is still pending under a row lock, and
+    the (channel, external id) uniqueness of messages makes a racing second
+    run fail rather than double.
+    """
+    language = message.metadata.get("language")
+    who = await identify_citizen(session, message.sender, default_region=default_region,
+                                 language=language)
+    ticket = None
+    if not message.new_ticket:
+        ticket = await latest_open_ticket(session, who.citizen.id, message.channel.value)
+    if ticket is None:
+        ticket = await open_ticket(
+            session,
+            citizen_id=who.citizen.id,
+            origin=message,
+            category_id=category_id,
+            priority=priority,
+            language=language or who.citizen.language,
+            reference=event.reference,
+            reason=f"new request by {message.channel.value}; citizen: {who.reason}",
+        )
+        threading = "first message of a new ticket"
+        new_ticket = True
+    else:
+        threading = "latest open ticket of this citizen on this channel"
+        new_ticket = False
+    stored = await add_inbound_message(session, ticket, who.citizen.id, message, threading)
+    stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
+    return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket)
+
+
+def _reply_address(message: InboundMessage, default_region: str) -> str | None:
+    """Where answers to this message go: the address it came from, on the reply channel."""
+    channel = message.reply_channel or message.channel
+    if channel is Channel.SMS and message.sender.phone:
+        return normalise_phone(message.sender.phone, default_region)
+    if message.sender.email:
+        return normalise_email(message.sender.email)
+    return None

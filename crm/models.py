@@ -1,0 +1,173 @@
+"""Tables owned by crm. Other packages call crm's functions rather than writing these."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm.columns import UTCDateTime, utcnow
+
+
+class ContactKind(str, enum.Enum):
+    EMAIL = "email"
+    PHONE = "phone"
+    POSTAL_ADDRESS = "postal_address"
+    NATIONAL_ID = "national_id"
+
+
+class TicketStatus(str, enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+class Priority(str, enum.Enum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class InboundStatus(str, enum.Enum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    QUARANTINED = "quarantined"
+
+
+class EventKind(str, enum.Enum):
+    CREATED = "created"
+    MESSAGE_IN = "message_in"
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    MESSAGE_OUT = "message_out"
+    DELIVERY = "delivery"
+    STATUS_CHANGED = "status_changed"
+    NOTE = "note"
+
+
+def _created_at() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Citizen(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    full_name: str = Field(max_length=200)
+    language: str | None = Field(default=None, max_length=8)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+
+
+class ContactPoint(SQLModel, table=True):
+    __tablename__ = "contact_point"
+    __table_args__ = (
+        UniqueConstraint("citizen_id", "kind", "value"),
+        Index("ix_contact_point_kind_value", "kind", "value"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    kind: str = Field(max_length=20)
+    value: str = Field(max_length=320)  # normalised: lower-case email, E.164 phone
+    raw_value: str = Field(max_length=320)  # as the citizen typed it
+    verified: bool = False
+    created_at: datetime = _created_at()
+
+
+class TicketSequence(SQLModel, table=True):
+    """Per-year counter behind public references (GRU-2026-000042)."""
+
+    __tablename__ = "ticket_sequence"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_value: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=32, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    category_id: int | None = Field(default=None, foreign_key="category.id", index=True)
+    subject: str = Field(default="", max_length=300)
+    status: str = Field(default=TicketStatus.NEW.value, max_length=20, index=True)
+    priority: str = Field(default=Priority.NORMAL.value, max_length=20)
+    origin_channel: str = Field(max_length=20)
+    reply_channel: str = Field(max_length=20)
+    language: str | None = Field(default=None, max_length=8)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+    assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "direction", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    direction: str = Field(max_length=3)
+    channel: str = Field(max_length=20)
+    # Inbound: the channel's own id (idempotency). Outbound: the provider's id once sent.
+    external_id: str | None = Field(default=None, max_length=255)
+    subject: str | None = Field(default=None, max_length=300)
+    text: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created_at()
+
+
+class TicketEvent(SQLModel, table=True):
+    """The ticket's timeline. Append-only: rows are never updated nor deleted."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: str = Field(max_length=30)
+    actor_type: str = Field(default="system", max_length=20)  # system, agent, citizen
+    actor_id: int | None = None
+    reason: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created_at()
+
+
+class InboundEvent(SQLModel, table=True):
+    """A raw inbound payload, stored before anything interprets it."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=255)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The web form promises its reference before the ticket exists.
+    reference: str | None = Field(default=None, max_length=32, unique=True)
+    status: str = Field(default=InboundStatus.PENDING.value, max_length=20, index=True)
+    error: str | None = None
+    attempts: int = 0
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    received_at: datetime = _created_at()
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AccessRecord(SQLModel, table=True):
+    """Who read or changed personal data, when: the audit trail an administration owes."""
+
+    __tablename__ = "access_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id", index=True)
+    action: str = Field(max_length=40)
+    subject_type: str = Field(max_length=40)
+    subject_id: int
+    at: datetime = _created_at()

@@ -1,0 +1,245 @@
+"""Tickets and their timeline: every change here writes a TicketEvent."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm.columns import utcnow
+from crm.errors import NotFound
+from crm.models import (
+    OPEN_STATUSES,
+    EventKind,
+    Message,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+    TicketStatus,
+)
+from crm.types import Direction, InboundMessage
+
+REFERENCE_PREFIX = "GRU"
+
+
+def format_reference(year: int, number: int) -> str:
+    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
+
+
+async def reserve_reference(session: AsyncSession, now: datetime | None = None) -> str:
+    """Take the next public reference of the year; concurrent callers never get the same one."""
+    year = (now or utcnow()).year
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(TicketSequence)
+        .values(year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=["year"], set_={"last_value": TicketSequence.last_value + 1}
+        )
+        .returning(TicketSequence.last_value)
+    )
+    number = (await session.exec(statement)).scalar_one()  # type: ignore[call-overload]
+    return format_reference(year, number)
+
+
+async def record_event(
+    session: AsyncSession,
+    ticket_id: int,
+    kind: EventKind,
+    *,
+    reason: str | None = None,
+    actor_type: str = "system",
+    actor_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket_id,
+        kind=kind.value,
+        reason=reason,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        data=data or {},
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def open_ticket(
+    session: AsyncSession,
+    *,
+    citizen_id: int,
+    origin: InboundMessage,
+    category_id: int | None,
+    priority: str,
+    language: str | None,
+    reference: str | None = None,
+    reason: str,
+) -> Ticket:
+    ticket = Ticket(
+        reference=reference or await reserve_reference(session),
+        citizen_id=citizen_id,
+        category_id=category_id,
+        subject=(origin.subject or origin.text.strip().split("\n", 1)[0])[:300],
+        priority=priority,
+        origin_channel=origin.channel.value,
+        reply_channel=(origin.reply_channel or origin.channel).value,
+        language=language,
+    )
+    session.add(ticket)
+    await session.flush()
+    await record_event(session, ticket.id, EventKind.CREATED, reason=reason,
+                       data={"channel": origin.channel.value, "category_id": category_id})
+    return ticket
+
+
+async def latest_open_ticket(session: AsyncSession, citizen_id: int, channel: str) -> Ticket | None:
+    return (
+        await session.exec(
+            select(Ticket)
+            .where(
+                Ticket.citizen_id == citizen_id,
+                Ticket.origin_channel == channel,
+                col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+            )
+            .order_by(col(Ticket.updated_at).desc(), col(Ticket.id).desc())
+            .limit(1)
+        )
+    ).first()
+
+
+async def add_inbound_message(
+    session: AsyncSession, ticket: Ticket, citizen_id: int, message: InboundMessage, reason: str
+) -> Message:
+    row = Message(
+        ticket_id=ticket.id,
+        citizen_id=citizen_id,
+        direction=Direction.IN.value,
+        channel=message.channel.value,
+        external_id=message.external_id,
+        subject=message.subject,
+        text=message.text,
+        meta=dict(message.metadata),
+    )
+    session.add(row)
+    ticket.updated_at = utcnow()
+    await session.flush()
+    await record_event(session, ticket.id, EventKind.MESSAGE_IN, reason=reason, actor_type="citizen",
+                       actor_id=citizen_id, data={"message_id": row.id, "channel": row.channel})
+    return row
+
+
+async def add_outbound_message(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    channel: str,
+    text: str,
+    subject: str | None,
+    meta: dict[str, Any],
+    reason: str,
+) -> Message:
+    row = Message(
+        ticket_id=ticket.id,
+        citizen_id=ticket.citizen_id,
+        direction=Direction.OUT.value,
+        channel=channel,
+        subject=subject,
+        text=text,
+        meta=meta,
+    )
+    session.add(row)
+    ticket.updated_at = utcnow()
+    await session.flush()
+    await record_event(session, ticket.id, EventKind.MESSAGE_OUT, reason=reason,
+                       data={"message_id": row.id, "channel": channel, **meta})
+    return row
+
+
+async def set_assignee(
+    session: AsyncSession, ticket: Ticket, agent_id: int, *, reason: str, data: dict[str, Any]
+) -> None:
+    ticket.assignee_id = agent_id
+    ticket.assigned_at = ticket.updated_at = utcnow()
+    if ticket.status == TicketStatus.NEW.value:
+        ticket.status = TicketStatus.OPEN.value
+    await session.flush()
+    await record_event(session, ticket.id, EventKind.ASSIGNED, reason=reason,
+                       data={"agent_id": agent_id, **data})
+
+
+async def get_ticket(session: AsyncSession, ticket_id: int, *, for_update: bool = False) -> Ticket:
+    statement = select(Ticket).where(Ticket.id == ticket_id)
+    if for_update:
+        statement = statement.with_for_update()
+    ticket = (await session.exec(statement)).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return ticket
+
+
+async def find_by_reference(session: AsyncSession, reference: str) -> Ticket:
+    ticket = (
+        await session.exec(select(Ticket).where(Ticket.reference == reference.strip().upper()))
+    ).first()
+    if ticket is None:
+        raise NotFound("no ticket with this reference")
+    return ticket
+
+
+async def timeline(session: AsyncSession, ticket_id: int) -> list[TicketEvent]:
+    return list(
+        (
+            await session.exec(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket_id)
+                .order_by(col(TicketEvent.created_at), col(TicketEvent.id))
+            )
+        ).all()
+    )
+
+
+async def messages(session: AsyncSession, ticket_id: int) -> list[Message]:
+    return list(
+        (
+            await session.exec(
+                select(Message).where(Message.ticket_id == ticket_id).order_by(col(Message.id))
+            )
+        ).all()
+    )
+
+
+async def count_open_by_assignee(session: AsyncSession, agent_ids: list[int]) -> dict[int, int]:
+    rows = (
+        await session.exec(
+            select(Ticket.assignee_id, func.count())
+            .where(
+                col(Ticket.assignee_id).in_(agent_ids),
+                col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+            )
+            .group_by(Ticket.assignee_id)
+        )
+    ).all()
+    return {agent_id: count for agent_id, count in rows}
+
+
+async def unassigned_open_ticket_ids(session: AsyncSession, limit: int = 500) -> list[int]:
+    return list(
+        (
+            await session.exec(
+                select(Ticket.id)
+                .where(
+                    col(Ticket.assignee_id).is_(None),
+                    col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
+                )
+                .order_by(col(Ticket.id))
+                .limit(limit)
+            )
+        ).all()
+    )
+
+

@@ -1,0 +1,1 @@
+"""What we say back, and how it leaves."""

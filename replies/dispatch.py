@@ -1,0 +1,97 @@
+"""Move a delivery through its states; the job around it owns the commits and the network call."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm import tickets
+from crm.columns import utcnow
+from crm.models import EventKind
+from crm.types import Channel, OutboundMessage
+from replies.models import Delivery, DeliveryState
+
+# A send that has been `sending` this long lost its worker: it may be claimed again.
+STALE_SENDING = timedelta(minutes=5)
+
+FINAL_STATES = {DeliveryState.SENT.value, DeliveryState.HELD.value, DeliveryState.FAILED.value,
+                DeliveryState.BLOCKED.value, DeliveryState.CANCELLED.value}
+
+
+async def _locked(session: AsyncSession, delivery_id: int) -> Delivery | None:
+    return (
+        await session.exec(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+    ).first()
+
+
+async def _set_state(session: AsyncSession, delivery: Delivery, state: DeliveryState,
+                     reason: str, error: str | None = None) -> None:
+    delivery.state = state.value
+    delivery.updated_at = utcnow()
+    delivery.last_error = error
+    if state is DeliveryState.SENT:
+        delivery.sent_at = delivery.updated_at
+    await session.flush()
+    await tickets.record_event(
+        session, delivery.ticket_id, EventKind.DELIVERY, reason=reason,
+        data={"delivery_id": delivery.id, "message_id": delivery.message_id, "state": state.value,
+              "channel": delivery.channel, "attempts": delivery.attempts},
+    )
+
+
+async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: bool) -> OutboundMessage | None:
+    """Mark the delivery `sending` and return what to send; None when there is nothing to send.
+
+    With no transport for its channel the delivery is held in the outbox instead.
+    Commit before sending, so that a second run sees `sending` and leaves it alone.
+    """
+    delivery = await _locked(session, delivery_id)
+    if delivery is None or delivery.state in FINAL_STATES:
+        return None
+    now = utcnow()
+    if delivery.state == DeliveryState.SENDING.value and delivery.updated_at > now - STALE_SENDING:
+        return None  # another run is sending it right now
+    if delivery.not_before is not None and delivery.not_before > now:
+        return None  # backing off; the deferred job will come
+    if not can_send:
+        await _set_state(session, delivery, DeliveryState.HELD,
+                         f"kept in the outbox: no {delivery.channel} transport configured")
+        return None
+    delivery.attempts += 1
+    delivery.state = DeliveryState.SENDING.value
+    delivery.updated_at = utcnow()
+    await session.flush()
+    headers = {"Auto-Submitted": "auto-replied"} if delivery.channel == Channel.EMAIL.value else {}
+    return OutboundMessage(
+        channel=Channel(delivery.channel), to=delivery.to, text=delivery.body,
+        subject=delivery.subject, message_id=delivery.header_message_id, headers=headers,
+    )
+
+
+async def record_sent(session: AsyncSession, delivery_id: int, provider_id: str) -> None:
+    delivery = await _locked(session, delivery_id)
+    if delivery is None:
+        return
+    delivery.provider_id = provider_id[:255] or None
+    await _set_state(session, delivery, DeliveryState.SENT, f"sent by {delivery.channel}")
+
+
+async def record_failure(session: AsyncSession, delivery_id: int, error: str, *, permanent: bool,
+                         retry_at: datetime | None = None) -> None:
+    delivery = await _locked(session, delivery_id)
+    if delivery is None:
+        return
+    if permanent:
+        await _set_state(session, delivery, DeliveryState.FAILED, "permanent failure", error[:2000])
+    else:
+        delivery.state = DeliveryState.QUEUED.value
+        delivery.last_error = error[:2000]
+        delivery.updated_at = utcnow()
+        delivery.not_before = retry_at
+        await session.flush()
+
+
+async def give_up(session: AsyncSession, delivery_id: int, error: str) -> None:
+    """Too many transient failures: a dead letter a supervisor can resend."""
+    await record_failure(session, delivery_id, f"gave up after retries: {error}", permanent=True)

@@ -1,0 +1,63 @@
+"""Tables owned by replies."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from crm.columns import UTCDateTime, utcnow
+
+
+class Step(str, enum.Enum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+
+
+class DeliveryState(str, enum.Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    HELD = "held"  # no transport configured for the channel: kept in the outbox, not sent
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+class Template(SQLModel, table=True):
+    """One text for a step, in one language, on one channel; a new version never overwrites."""
+
+    __table_args__ = (UniqueConstraint("step", "category_id", "language", "channel", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    step: str = Field(max_length=40)
+    category_id: int | None = Field(default=None, foreign_key="category.id")  # None: every category
+    language: str = Field(max_length=8)
+    channel: str = Field(max_length=20)
+    subject: str = Field(default="", max_length=300)
+    body: str
+    version: int = 1
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Delivery(SQLModel, table=True):
+    """One outbound message on its way out: the outbox."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    dedupe_key: str = Field(max_length=200, unique=True)  # one delivery per purpose, however often asked
+    channel: str = Field(max_length=20)
+    to: str = Field(max_length=320)
+    subject: str | None = Field(default=None, max_length=300)
+    body: str
+    header_message_id: str | None = Field(default=None, max_length=255)  # email Message-ID
+    state: str = Field(default=DeliveryState.QUEUED.value, max_length=20, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    provider_id: str | None = Field(default=None, max_length=255)
+    not_before: datetime | None = Field(default=None, sa_type=UTCDateTime)  # retry backoff
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,81 @@
+"""Queue outbound messages: one Delivery per purpose, however often the job runs."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm import tickets
+from crm.columns import utcnow
+from crm.models import Ticket
+from replies.models import Delivery, DeliveryState
+from replies.templates import Rendered
+
+
+async def find_delivery(session: AsyncSession, dedupe_key: str) -> Delivery | None:
+    return (await session.exec(select(Delivery).where(Delivery.dedupe_key == dedupe_key))).first()
+
+
+async def queue_delivery(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    channel: str,
+    to: str,
+    rendered: Rendered,
+    dedupe_key: str,
+    reason: str,
+    header_message_id: str | None = None,
+) -> tuple[Delivery, bool]:
+    """(delivery, created). A second call with the same key returns the first delivery."""
+    existing = await find_delivery(session, dedupe_key)
+    if existing is not None:
+        return existing, False
+    message = await tickets.add_outbound_message(
+        session, ticket, channel=channel, text=rendered.body, subject=rendered.subject or None,
+        meta={"template_id": rendered.template_id, "language": rendered.language, "to": to},
+        reason=reason,
+    )
+    delivery = Delivery(
+        message_id=message.id, ticket_id=ticket.id, dedupe_key=dedupe_key, channel=channel, to=to,
+        subject=rendered.subject or None, body=rendered.body, header_message_id=header_message_id,
+    )
+    session.add(delivery)
+    await session.flush()
+    return delivery, True
+
+
+async def deliveries_to_send(
+    session: AsyncSession, *, stale_after: timedelta, now: datetime | None = None, limit: int = 1000
+) -> list[int]:
+    """Queued deliveries, and ones stuck in `sending` (their worker died), oldest first."""
+    now = now or utcnow()
+    cutoff = now - stale_after
+    return list(
+        (
+            await session.exec(
+                select(Delivery.id)
+                .where(
+                    ((Delivery.state == DeliveryState.QUEUED.value)
+                     & (col(Delivery.not_before).is_(None) | (col(Delivery.not_before) <= now)))
+                    | ((Delivery.state == DeliveryState.SENDING.value)
+                       & (col(Delivery.updated_at) <= cutoff))
+                )
+                .order_by(col(Delivery.id))
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def list_outbox(session: AsyncSession, *, limit: int = 200) -> list[tuple[Delivery, str]]:
+    rows = (
+        await session.exec(
+            select(Delivery, Ticket.reference)
+            .join(Ticket, Ticket.id == Delivery.ticket_id)
+            .order_by(col(Delivery.id).desc())
+            .limit(limit)
+        )
+    ).all()
+    return [(delivery, reference) for delivery, reference in rows]

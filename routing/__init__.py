@@ -1,0 +1,1 @@
+"""Who handles what: agents, skills, categories and assignment."""

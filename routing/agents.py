@@ -1,0 +1,87 @@
+"""Agents, their skills and their API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm.columns import utcnow
+from crm.errors import Conflict, InvalidInput, NotFound
+from routing.models import Agent, AgentSkill, ApiToken, Role, Skill
+
+TOKEN_PREFIX = "gch_"
+
+
+def parse_skill_levels(text: str) -> dict[str, int]:
+    """`etat_civil:5,urbanisme` -> {"etat_civil": 5, "urbanisme": 3}."""
+    levels: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        slug, _, level = item.partition(":")
+        try:
+            value = int(level) if level else 3
+        except ValueError:
+            raise InvalidInput(f"skill level must be a number 1-5: {item!r}") from None
+        if not 1 <= value <= 5:
+            raise InvalidInput(f"skill level must be 1-5: {item!r}")
+        levels[slug.strip()] = value
+    return levels
+
+
+async def create_agent(
+    session: AsyncSession, *, email: str, name: str, role: str, skills: dict[str, int],
+    capacity: int = 20,
+) -> Agent:
+    if role not in {r.value for r in Role}:
+        raise InvalidInput(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}")
+    known = {s.slug: s for s in (await session.exec(select(Skill).where(col(Skill.slug).in_(skills)))).all()}
+    missing = sorted(set(skills) - set(known))
+    if missing:
+        all_slugs = (await session.exec(select(Skill.slug).order_by(Skill.slug))).all()
+        raise InvalidInput(f"unknown skill(s): {', '.join(missing)}; known: {', '.join(all_slugs) or 'none'}")
+    agent = Agent(email=email.strip().lower(), name=name.strip(), role=role, capacity=capacity)
+    try:
+        async with session.begin_nested():
+            session.add(agent)
+    except IntegrityError:
+        raise Conflict(f"an agent with email {email} exists") from None
+    for slug, level in skills.items():
+        session.add(AgentSkill(agent_id=agent.id, skill_id=known[slug].id, level=level))
+    await session.flush()
+    return agent
+
+
+async def get_agent_by_email(session: AsyncSession, email: str) -> Agent:
+    agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
+    if agent is None:
+        raise NotFound(f"no agent with email {email}")
+    return agent
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(session: AsyncSession, agent: Agent) -> str:
+    """A new bearer token; the plain text exists only in this return value."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(agent_id=agent.id, token_hash=_hash(token)))
+    await session.flush()
+    return token
+
+
+async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
+    row = (
+        await session.exec(
+            select(ApiToken, Agent)
+            .join(Agent, Agent.id == ApiToken.agent_id)
+            .where(ApiToken.token_hash == _hash(token), col(ApiToken.revoked_at).is_(None), Agent.active)
+        )
+    ).first()
+    if row is None:
+        return None
+    api_token, agent = row
+    api_token.last_used_at = utcnow()
+    return agent

@@ -1,0 +1,43 @@
+"""Request categories and the skills they need."""
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from routing.models import Category, Skill
+
+
+async def active_categories(session: AsyncSession) -> list[Category]:
+    return list((await session.exec(select(Category).where(Category.active).order_by(Category.name))).all())
+
+
+async def category_by_slug(session: AsyncSession, slug: str) -> Category | None:
+    return (await session.exec(select(Category).where(Category.slug == slug, Category.active))).first()
+
+
+async def ensure_skill(session: AsyncSession, slug: str, name: str | None = None) -> Skill:
+    skill = (await session.exec(select(Skill).where(Skill.slug == slug))).first()
+    if skill is None:
+        skill = Skill(slug=slug, name=name or slug)
+        session.add(skill)
+        await session.flush()
+    return skill
+
+
+async def upsert_category(
+    session: AsyncSession, *, slug: str, name: str, names: dict[str, str], skill_slug: str,
+    min_level: int = 1, priority: str = "normal",
+) -> Category:
+    skill = await ensure_skill(session, skill_slug)
+    category = (await session.exec(select(Category).where(Category.slug == slug))).first()
+    if category is None:
+        category = Category(slug=slug, name=name)
+        session.add(category)
+    category.name, category.names, category.skill_id = name, names, skill.id
+    category.min_level, category.priority, category.active = min_level, priority, True
+    await session.flush()
+    return category
+
+
+def localised_name(category: Category, language: str) -> str:
+    return category.names.get(language) or category.name
