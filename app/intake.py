@@ -1,6 +1,7 @@
 """Accept a citizen's request from the web form: validate, reserve a reference, record it raw."""
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from crm.types import Channel
 from pydantic import BaseModel, Field
 from routing.categories import category_by_slug
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+log = logging.getLogger("guichet.intake")
 
 
 class RequestIn(BaseModel):
@@ -96,6 +99,11 @@ async def submit_request(
 
 async def enqueue_processing(queue, accepted: Accepted) -> None:
     """After commit: ask the pipeline to process what was recorded (a repeat asks nothing)."""
-    if not accepted.replayed:
+    if accepted.replayed:
+        return
+    try:
         await queue.enqueue("process_inbound", accepted.event_id,
                             job_id=f"process_inbound:{accepted.event_id}")
+    except Exception as exc:  # the raw request is committed: the sweep will process it
+        log.warning("could not enqueue inbound event %s (%s); the sweep will pick it up",
+                    accepted.event_id, type(exc).__name__)

@@ -7,10 +7,9 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from arq import create_pool
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis
 from litestar import Litestar, get
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -58,7 +57,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.redis = None
         ticker = None
         if settings.redis_url:
-            app.state.redis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+            # Connects lazily: the app starts while Redis is down and /ready says so.
+            app.state.redis = ArqRedis.from_url(settings.redis_url)
             app.state.queue = ArqQueue(app.state.redis, settings.queue_name)
         else:
             ctx = build_job_context(settings, engine)

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, description="log one JSON object per line")
     max_body_bytes: int = Field(1_000_000, description="largest accepted HTTP request body")
     send_max_attempts: int = Field(5, description="transient send failures before a dead letter")
+    send_retry_base_seconds: float = Field(30.0, description="first retry delay; doubles each attempt")
     inbound_max_attempts: int = Field(5, description="processing failures before quarantine")
     sweep_interval_seconds: int = Field(60, description="how often stuck work is picked up again")
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import hashlib
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,6 +60,20 @@ def _sender_keys(sender: Sender, default_region: str) -> list[tuple[str, str, st
     return keys
 
 
+async def _lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None:
+    """Serialise identification per identifier until commit, so that two messages from one
+    new person, processed at once, make one citizen and not two.
+
+    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no
+    deadlock). SQLite: every write transaction already holds the database lock.
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    for kind, value in sorted(keys):
+        digest = hashlib.sha256(f"identity:{kind}:{value}".encode()).digest()
+        await session.exec(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True))))
+
+
 async def identify_citizen(
     session: AsyncSession, sender: Sender, *, default_region: str, language: str | None = None
 ) -> Identification:
@@ -65,6 +82,7 @@ async def identify_citizen(
     Contact points the sender gave that the citizen lacks are added, unverified.
     """
     keys = _sender_keys(sender, default_region)
+    await _lock_keys(session, [(kind, value) for kind, value, _ in keys])
     citizen = None
     reason = "new citizen: no known email or phone"
     for kind, value, _raw in keys:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Response, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.intake import RequestIn, enqueue_processing, submit_request
@@ -26,7 +26,7 @@ async def create_request(
     db_session: AsyncSession,
     queue: JobQueue,
     settings: Settings,
-    idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=200)] = None,
     lang: Annotated[str | None, Parameter(max_length=8)] = None,
 ) -> Response[RequestAccepted]:
     accepted = await submit_request(

@@ -14,8 +14,8 @@ from replies.models import Delivery
 log = logging.getLogger("guichet.jobs.send")
 
 
-def backoff_seconds(attempt: int) -> float:
-    return min(30.0 * 2 ** (attempt - 1), 3600.0)
+def backoff_seconds(attempt: int, base: float) -> float:
+    return min(base * 2 ** (attempt - 1), 3600.0)
 
 
 async def send_delivery(ctx: dict[str, Any], delivery_id: int) -> str:
@@ -38,7 +38,7 @@ async def send_delivery(ctx: dict[str, Any], delivery_id: int) -> str:
                 await dispatch.give_up(session, delivery_id, str(exc))
                 await session.commit()
                 return "dead letter"
-            delay = exc.delay_seconds or backoff_seconds(attempts)
+            delay = exc.delay_seconds or backoff_seconds(attempts, ctx["settings"].send_retry_base_seconds)
             await dispatch.record_failure(session, delivery_id, str(exc), permanent=False,
                                           retry_at=utcnow() + timedelta(seconds=delay))
             await session.commit()
