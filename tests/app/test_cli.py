@@ -1,0 +1,70 @@
+"""The `guichet` command, run as a user runs it: a real process against a real database."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import Stack
+
+GUICHET = str(Path(sys.executable).with_name("guichet"))
+
+
+def guichet(stack: Stack, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url}
+    env.pop("GUICHET_REDIS_URL", None)
+    return subprocess.run([GUICHET, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_agents_create_and_token_work_against_the_api(stack: Stack) -> None:
+    created = guichet(stack, "agents", "create", "Omar.Tazi@Mairie.fr", "--name", "Omar Tazi",
+                      "--role", "agent", "--skills", "urbanisme:5,voirie")
+    assert created.returncode == 0, created.stderr
+    token = guichet(stack, "agents", "token", "omar.tazi@mairie.fr")
+    assert token.returncode == 0, token.stderr
+    accepted = await stack.post_request()
+    await stack.drain()
+    response = await stack.client.get(f"/api/v1/tickets/{accepted['reference']}",
+                                      headers={"Authorization": f"Bearer {token.stdout.strip()}"})
+    assert response.status_code == 200
+    # A second token is a new one; the first still works.
+    again = guichet(stack, "agents", "token", "omar.tazi@mairie.fr")
+    assert again.stdout.strip() != token.stdout.strip()
+
+
+async def test_agents_create_refuses_bad_input_with_a_message(stack: Stack) -> None:
+    unknown_skill = guichet(stack, "agents", "create", "x@mairie.fr", "--name", "X", "--skills", "astrologie")
+    assert unknown_skill.returncode == 1 and "unknown skill" in unknown_skill.stderr
+    bad_role = guichet(stack, "agents", "create", "y@mairie.fr", "--name", "Y", "--role", "king")
+    assert bad_role.returncode == 1 and "unknown role" in bad_role.stderr
+    duplicate = guichet(stack, "agents", "create", "amina.benali@demo.guichet.fr", "--name", "A")
+    assert duplicate.returncode == 1 and "exists" in duplicate.stderr
+    nobody = guichet(stack, "agents", "token", "nobody@mairie.fr")
+    assert nobody.returncode == 1 and "no agent" in nobody.stderr
+    for result in (unknown_skill, bad_role, duplicate, nobody):
+        assert "Traceback" not in result.stderr
+
+
+async def test_outbox_list_json_shows_the_acknowledgement(stack: Stack) -> None:
+    accepted = await stack.post_request(email="Leila@Example.org")
+    await stack.drain()
+    result = guichet(stack, "outbox", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 1
+    row = rows[0]
+    assert set(row) == {"id", "channel", "to", "subject", "body", "state", "ticket_reference"}
+    assert row["channel"] == "email" and row["to"] == "leila@example.org"
+    assert row["ticket_reference"] == accepted["reference"] and accepted["reference"] in row["subject"]
+    assert row["state"] == "held"  # no SMTP configured: kept in the outbox
+    table = guichet(stack, "outbox", "list")
+    assert accepted["reference"] in table.stdout
+
+
+def test_db_upgrade_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
+    env = {**os.environ, "GUICHET_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'sub' / 'new.db'}"}
+    result = subprocess.run([GUICHET, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "sub" / "new.db").exists()

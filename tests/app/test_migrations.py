@@ -1,0 +1,55 @@
+"""One Alembic chain: empty -> head -> base on each database, and no drift from the models."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from app import migrations
+from app.db import make_engine, metadata
+from tests.conftest import PG_URL, pg_execute, pg_url_for
+
+DATABASES = ["sqlite", *(["postgres"] if PG_URL else [])]
+
+
+@pytest.fixture(params=DATABASES)
+async def empty_database(request: pytest.FixtureRequest, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"guichet_m_{uuid.uuid4().hex[:10]}"
+    await pg_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield pg_url_for(name)
+    finally:
+        await pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _state(url: str) -> tuple[set[str], list]:
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            def read(sync_connection):
+                tables = set(inspect(sync_connection).get_table_names())
+                context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
+                return tables, compare_metadata(context, metadata)
+            return await connection.run_sync(read)
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_matches_the_models_and_downgrade_empties(empty_database: str) -> None:
+    await asyncio.to_thread(migrations.upgrade, empty_database)
+    tables, drift = await _state(empty_database)
+    assert set(metadata.tables) <= tables
+    assert drift == [], f"models and migrations differ: {drift}"
+    await asyncio.to_thread(migrations.downgrade, empty_database, "base")
+    tables, _ = await _state(empty_database)
+    assert tables <= {"alembic_version"}
+    await asyncio.to_thread(migrations.upgrade, empty_database)  # and back up again
+    tables, drift = await _state(empty_database)
+    assert set(metadata.tables) <= tables and drift == []
