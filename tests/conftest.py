@@ -60,6 +60,17 @@ async def pg_execute(sql: str) -> None:
         await connection.close()
 
 
+@asynccontextmanager
+async def pg_database(template: str | None = None) -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database (a copy of `template` when given), dropped afterwards."""
+    name = f"guichet_t_{uuid.uuid4().hex[:10]}"
+    await pg_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    try:
+        yield pg_url_for(name)
+    finally:
+        await pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def base_settings(**overrides) -> Settings:
     values = dict(redis_url=None, smtp_url=None, public_url="http://testserver.local",
                   service_name="Mairie de Test", default_region="FR", sweep_interval_seconds=3600,
@@ -101,12 +112,8 @@ async def database_url(backend: str, tmp_path: Path, sqlite_template: Path,
         shutil.copy(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    name = f"guichet_t_{uuid.uuid4().hex[:10]}"
-    await pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    try:
-        yield pg_url_for(name)
-    finally:
-        await pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with pg_database(template=pg_template) as url:
+        yield url
 
 
 @pytest.fixture

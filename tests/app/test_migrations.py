@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,7 +10,7 @@ from sqlalchemy import inspect
 
 from app import migrations
 from app.db import make_engine, metadata
-from tests.conftest import PG_URL, pg_execute, pg_url_for
+from tests.conftest import PG_URL, pg_database
 
 DATABASES = ["sqlite", *(["postgres"] if PG_URL else [])]
 
@@ -21,12 +20,8 @@ async def empty_database(request: pytest.FixtureRequest, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    name = f"guichet_m_{uuid.uuid4().hex[:10]}"
-    await pg_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield pg_url_for(name)
-    finally:
-        await pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with pg_database() as url:
+        yield url
 
 
 async def _state(url: str) -> tuple[set[str], list]:
