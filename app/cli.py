@@ -65,6 +65,12 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    try:
+        if migrations.ensure_schema(settings.database_url) == "upgraded":
+            err.print("database schema upgraded to the latest revision")
+    except migrations.SchemaOutOfDate as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
 
 

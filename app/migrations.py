@@ -1,10 +1,16 @@
 """Run Alembic from code (the CLI, the demo, the tests)."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+
+from app.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,3 +30,35 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def current_revision(database_url: str) -> str | None:
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision())
+    finally:
+        await engine.dispose()
+
+
+def ensure_schema(database_url: str) -> str:
+    """Before serving: SQLite (the embedded default) is migrated in place; any other
+    database must have been migrated by `guichet db upgrade` (an operator's decision)."""
+    head = head_revision()
+    current = asyncio.run(current_revision(database_url))
+    if current == head:
+        return "current"
+    if make_url(database_url).get_backend_name() == "sqlite":
+        upgrade(database_url)
+        return "upgraded"
+    raise SchemaOutOfDate(f"the database schema is at {current or 'nothing'}, not {head}: "
+                          "run `guichet db upgrade` first")
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass

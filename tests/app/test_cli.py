@@ -68,3 +68,18 @@ def test_db_upgrade_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     result = subprocess.run([GUICHET, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sub" / "new.db").exists()
+
+
+def test_serve_refuses_an_unmigrated_postgres_and_migrates_sqlite(tmp_path: Path) -> None:
+    """A fresh embedded install just works; a production database is migrated by an operator."""
+    env = {**os.environ, "GUICHET_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+           "GUICHET_REDIS_URL": ""}
+    if os.environ.get("GUICHET_TEST_DATABASE_URL"):
+        refused = subprocess.run([GUICHET, "serve", "--port", "1"], env=env, capture_output=True,
+                                 text=True, timeout=60)
+        assert refused.returncode == 1 and "guichet db upgrade" in refused.stderr
+    from app.migrations import ensure_schema
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    assert ensure_schema(url) == "upgraded"
+    assert ensure_schema(url) == "current"
