@@ -12,12 +12,18 @@ from sqlalchemy.engine import make_url
 
 from app.db import make_engine
 
-ROOT = Path(__file__).resolve().parent.parent
+def _project_root() -> Path:
+    """The checkout (editable install, tests) or the working directory (an installed image)."""
+    for candidate in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (candidate / "alembic.ini").exists() and (candidate / "alembic" / "env.py").exists():
+            return candidate
+    raise FileNotFoundError("alembic.ini and alembic/ not found next to the code nor here")
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
+    root = _project_root()
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
     config.attributes["database_url"] = database_url
     config.attributes["configure_logging"] = False
     return config
