@@ -86,8 +86,13 @@ class InProcessQueue:
             self._runner = asyncio.create_task(self._run(), name="guichet-inprocess-jobs")
 
     async def join(self) -> None:
-        """Wait until every job enqueued so far, and every job they enqueued, has run."""
-        await self._queue.join()
+        """Wait until every job enqueued so far, and every job they enqueued (deferred ones
+        included), has run."""
+        while True:
+            await self._queue.join()
+            if not self._timers:
+                return
+            await asyncio.gather(*self._timers, return_exceptions=True)
 
     async def stop(self) -> None:
         for task in [*self._timers, *([self._runner] if self._runner else [])]:

@@ -36,7 +36,8 @@ async def _set_state(session: AsyncSession, delivery: Delivery, state: DeliveryS
     await tickets.record_event(
         session, delivery.ticket_id, EventKind.DELIVERY, reason=reason,
         data={"delivery_id": delivery.id, "message_id": delivery.message_id, "state": state.value,
-              "channel": delivery.channel, "attempts": delivery.attempts},
+              "channel": delivery.channel, "attempts": delivery.attempts,
+              **({"error": error} if error else {})},
     )
 
 
@@ -78,12 +79,13 @@ async def record_sent(session: AsyncSession, delivery_id: int, provider_id: str)
 
 
 async def record_failure(session: AsyncSession, delivery_id: int, error: str, *, permanent: bool,
-                         retry_at: datetime | None = None) -> None:
+                         retry_at: datetime | None = None, reason: str | None = None) -> None:
     delivery = await _locked(session, delivery_id)
     if delivery is None:
         return
     if permanent:
-        await _set_state(session, delivery, DeliveryState.FAILED, "permanent failure", error[:2000])
+        await _set_state(session, delivery, DeliveryState.FAILED, reason or "permanent failure",
+                         error[:2000])
     else:
         delivery.state = DeliveryState.QUEUED.value
         delivery.last_error = error[:2000]
@@ -94,4 +96,5 @@ async def record_failure(session: AsyncSession, delivery_id: int, error: str, *,
 
 async def give_up(session: AsyncSession, delivery_id: int, error: str) -> None:
     """Too many transient failures: a dead letter a supervisor can resend."""
-    await record_failure(session, delivery_id, f"gave up after retries: {error}", permanent=True)
+    await record_failure(session, delivery_id, f"gave up after retries: {error}", permanent=True,
+                         reason="dead letter: too many temporary failures; a supervisor can resend it")
