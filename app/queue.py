@@ -32,7 +32,10 @@ class ArqQueue:
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
                       defer_seconds: float | None = None) -> None:
         # None back from arq means a job with this id exists: the work is already asked for.
-        await self.redis.enqueue_job(function, *args, _job_id=job_id, _queue_name=self.queue_name,
+        # arq's job keys are global to the Redis database: scope ids by queue, so that two
+        # installations (or a re-created database) sharing a Redis never skip each other's jobs.
+        scoped = f"{self.queue_name}:{job_id}" if job_id else None
+        await self.redis.enqueue_job(function, *args, _job_id=scoped, _queue_name=self.queue_name,
                                      _defer_by=defer_seconds)
 
 

@@ -58,6 +58,7 @@ async def ingest_message(
         new_ticket = False
     stored = await add_inbound_message(session, ticket, who.citizen.id, message, threading)
     stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
+    stored.awaiting_acknowledgement = new_ticket
     return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket)
 
 

@@ -1,7 +1,7 @@
 """Tickets and their timeline: every change here writes a TicketEvent."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -243,3 +243,26 @@ async def unassigned_open_ticket_ids(session: AsyncSession, limit: int = 500) ->
     )
 
 
+
+
+async def unacknowledged_message_ids(
+    session: AsyncSession, *, older_than: timedelta, limit: int = 500
+) -> list[tuple[int, int]]:
+    """(ticket id, message id) of opening messages still waiting for their acknowledgement."""
+    cutoff = utcnow() - older_than
+    return [
+        (ticket_id, message_id)
+        for ticket_id, message_id in (
+            await session.exec(
+                select(Message.ticket_id, Message.id)
+                .where(Message.awaiting_acknowledgement, col(Message.created_at) <= cutoff)
+                .order_by(col(Message.id))
+                .limit(limit)
+            )
+        ).all()
+    ]
+
+
+def mark_acknowledged(message: Message) -> None:
+    """The acknowledgement is queued, or a note on the ticket says why there is none."""
+    message.awaiting_acknowledgement = False

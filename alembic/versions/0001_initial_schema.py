@@ -174,6 +174,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=300), nullable=True),
     sa.Column('text', sa.String(), nullable=False),
     sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('awaiting_acknowledgement', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_message_citizen_id_citizen')),
     sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], name=op.f('fk_message_ticket_id_ticket')),
@@ -181,6 +182,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('channel', 'direction', 'external_id', name=op.f('uq_message_channel_direction_external_id'))
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_awaiting_acknowledgement'), ['awaiting_acknowledgement'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_citizen_id'), ['citizen_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_ticket_id'), ['ticket_id'], unique=False)
 
@@ -269,6 +271,7 @@ def downgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_message_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_message_citizen_id'))
+        batch_op.drop_index(batch_op.f('ix_message_awaiting_acknowledgement'))
 
     op.drop_table('message')
     with op.batch_alter_table('ticket', schema=None) as batch_op:

@@ -30,6 +30,9 @@ async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
             if message is None:
                 return "no such message"
             ticket = await tickets.get_ticket(session, message.ticket_id, for_update=True)
+            await session.refresh(message)  # as it is now that the ticket is ours
+            if not message.awaiting_acknowledgement and await find_delivery(session, dedupe_key) is None:
+                return "already decided"  # a note on the ticket says why there is none
             channel = ticket.reply_channel
             to = message.meta.get("reply_to")
             template = await find_template(
@@ -47,6 +50,7 @@ async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
                     rendered = render(template, await reply_context(session, ticket, settings))
                 except DomainError as exc:
                     problem = f"acknowledgement template failed: {exc}"
+            tickets.mark_acknowledged(message)
             if problem:
                 await tickets.record_event(session, ticket.id, EventKind.NOTE,
                                            reason=f"no acknowledgement sent: {problem}")

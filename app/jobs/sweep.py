@@ -6,7 +6,7 @@ from typing import Any
 
 from crm.columns import utcnow
 from crm.inbound import pending_inbound_ids
-from crm.tickets import unassigned_open_ticket_ids
+from crm.tickets import unacknowledged_message_ids, unassigned_open_ticket_ids
 from replies.dispatch import STALE_SENDING
 from replies.outbox import deliveries_to_send
 
@@ -24,6 +24,7 @@ async def sweep(ctx: dict[str, Any], grace_seconds: float | None = None) -> dict
         inbound = await pending_inbound_ids(session, older_than=grace)
         deliveries = await deliveries_to_send(session, stale_after=STALE_SENDING)
         unassigned = await unassigned_open_ticket_ids(session)
+        unacknowledged = await unacknowledged_message_ids(session, older_than=grace)
     queue = ctx["queue"]
     for event_id in inbound:
         await queue.enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}:sweep:{stamp}")
@@ -31,4 +32,8 @@ async def sweep(ctx: dict[str, Any], grace_seconds: float | None = None) -> dict
         await queue.enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}:sweep:{stamp}")
     for ticket_id in unassigned:
         await queue.enqueue("assign_ticket", ticket_id, job_id=f"assign_ticket:{ticket_id}:sweep:{stamp}")
-    return {"inbound": len(inbound), "deliveries": len(deliveries), "unassigned": len(unassigned)}
+    for ticket_id, message_id in unacknowledged:  # assignment first, then the acknowledgement
+        await queue.enqueue("assign_ticket", ticket_id, message_id,
+                            job_id=f"assign_ticket:{ticket_id}:{message_id}:sweep:{stamp}")
+    return {"inbound": len(inbound), "deliveries": len(deliveries), "unassigned": len(unassigned),
+            "unacknowledged": len(unacknowledged)}

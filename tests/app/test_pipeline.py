@@ -86,3 +86,44 @@ async def test_references_are_unique_under_concurrency(stack: Stack) -> None:
     assert len(set(references)) == 20
     numbers = sorted(int(r[-6:]) for r in references)
     assert numbers == list(range(numbers[0], numbers[0] + 20))
+
+
+class LostQueue:
+    """A queue that loses every job: the process died right after committing (no mock of
+    our code: the jobs run for real, only the hand-off to the next job is dropped)."""
+
+    def __init__(self) -> None:
+        self.lost: list[str] = []
+
+    async def enqueue(self, function: str, *args, job_id=None, defer_seconds=None) -> None:
+        self.lost.append(function)
+
+
+async def test_sweep_finishes_an_acknowledgement_lost_after_assignment(stack: Stack) -> None:
+    from app.jobs import assign_ticket
+    from channels import webform
+    from crm.columns import utcnow
+
+    payload = webform.encode({"name": "Hind", "email": "hind@example.org", "category": "social",
+                              "message": "Aide"}, submission_id="lost", language="fr",
+                             submitted_at=utcnow())
+    event_id = await _record(stack, payload, "lost")
+    dying = {**job_context(stack), "queue": LostQueue()}
+    assert await process_inbound(dying, event_id) == "processed"
+    async with stack.session() as session:
+        event = await session.get(InboundEvent, event_id)
+    await assign_ticket(dying, event.ticket_id, event.message_id)
+    assert dying["queue"].lost == ["assign_ticket", "acknowledge_message"]
+
+    await stack.app.state.queue.enqueue("sweep", 0, job_id="sweep-now")
+    await stack.drain()
+    async with stack.session() as session:
+        ticket = await session.get(Ticket, event.ticket_id)
+    view = await stack.ticket(ticket.reference)
+    kinds = [e["kind"] for e in view["timeline"]]
+    assert kinds.count("assigned") == 1 and kinds.count("message_out") == 1
+    # A second sweep finds nothing left to do.
+    await stack.app.state.queue.enqueue("sweep", 0, job_id="sweep-again")
+    await stack.drain()
+    view = await stack.ticket(ticket.reference)
+    assert [e["kind"] for e in view["timeline"]].count("message_out") == 1

@@ -1,0 +1,90 @@
+"""`make bench`: run every benchmark on SQLite, and on PostgreSQL + Redis when they answer."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import asyncpg
+import redis.asyncio as redis
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks import pipeline
+
+PG = os.environ.get("GUICHET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+OUT = Path("var/bench")
+
+
+async def _answers_pg() -> bool:
+    try:
+        await (await asyncpg.connect(PG.replace("+asyncpg", ""), timeout=3)).close()
+        return True
+    except Exception:
+        return False
+
+
+async def _answers_redis() -> bool:
+    client = redis.Redis.from_url(REDIS, socket_connect_timeout=3)
+    try:
+        return bool(await client.ping())
+    except Exception:
+        return False
+    finally:
+        await client.aclose()
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), "0")
+    return (f"{os.cpu_count()} cores, {cpu}, {int(memory) // 1024 // 1024} GiB, "
+            f"Python {platform.python_version()}")
+
+
+async def main(n: int) -> list[pipeline.Result]:
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        results.append(await pipeline.run("sqlite, jobs in process",
+                                          f"sqlite+aiosqlite:///{folder}/bench.db", None, n))
+    if await _answers_pg() and await _answers_redis():
+        name = f"guichet_bench_{os.getpid()}"
+        admin = await asyncpg.connect(PG.replace("+asyncpg", ""))
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            results.append(await pipeline.run("postgresql, arq worker", PG.rsplit("/", 1)[0] + "/" + name,
+                                              REDIS, n))
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.close()
+    else:
+        print("PostgreSQL or Redis does not answer: PostgreSQL figures skipped")
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=300, help="requests per backend")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("guichet", "arq", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    results = asyncio.run(main(args.n))
+    table = Table("backend", "n", "accept/s", "POST p50 ms", "POST p99 ms", "jobs/s", "end-to-end/s",
+                  "baseline/s", "ratio", title=f"inbound pipeline — {machine()}")
+    for r in results:
+        table.add_row(r.backend, str(r.n), f"{r.accept_per_s:.0f}", f"{r.post_p50_ms:.1f}",
+                      f"{r.post_p99_ms:.1f}", f"{r.jobs_per_s:.0f}", f"{r.end_to_end_per_s:.0f}",
+                      f"{r.baseline_per_s:.0f}", f"{r.ratio:.2f}")
+    Console(width=140).print(table)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "pipeline.json").write_text(json.dumps({"machine": machine(),
+                                                   "results": [pipeline.as_row(r) for r in results]},
+                                                  indent=2))
