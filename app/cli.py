@@ -71,7 +71,9 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
     except migrations.SchemaOutOfDate as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+    # No access log: it would record citizens' IP addresses, which are personal data.
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True,
+                access_log=False)
 
 
 @cli.command()
@@ -115,6 +117,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     token = _in_session(seed, settings)
     base = f"http://{host}:{port}"
+    agents = "\n".join(f"    {a.email:<34} {a.role:<10} {', '.join(a.skills)}" for a in AGENTS)
     print(f"""
 Guichet demo — {settings.service_name}
 
@@ -123,13 +126,15 @@ Guichet demo — {settings.service_name}
   Health           {base}/health
 
   Supervisor token (Claire Dubois): {token}
+  Demo agents (a new token: guichet agents token EMAIL):
+{agents}
 
   Try it:
     curl -s -X POST {base}/api/v1/requests -H 'Content-Type: application/json' \\
       -H 'Idempotency-Key: demo-1' -d '{{"name": "Nadia Amrani", "email": "nadia@example.org",
       "category": "etat_civil", "subject": "Acte de naissance", "message": "Bonjour, il me faut une copie."}}'
     curl -s {base}/api/v1/tickets/REFERENCE -H 'Authorization: Bearer {token}'
-    guichet outbox list         (the acknowledgements: no mail is really sent in the demo)
+    .venv/bin/guichet outbox list   (the acknowledgements: the demo sends no real mail)
 """)
     serve(host=host, port=port)
 
