@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -25,10 +26,12 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 agents_cli = typer.Typer(help="Agents and their API tokens.", no_args_is_help=True)
 outbox_cli = typer.Typer(help="Outbound messages.", no_args_is_help=True)
 categories_cli = typer.Typer(help="Request categories.", no_args_is_help=True)
+email_cli = typer.Typer(help="Email in and out.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(agents_cli, name="agents")
 cli.add_typer(outbox_cli, name="outbox")
 cli.add_typer(categories_cli, name="categories")
+cli.add_typer(email_cli, name="email")
 out = Console()
 err = Console(stderr=True)
 
@@ -208,6 +211,18 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
         table.add_row(str(row["id"]), row["ticket_reference"], row["channel"], row["to"],
                       row["subject"] or row["body"][:40], row["state"])
     out.print(table if rows else "the outbox is empty")
+
+
+@email_cli.command("parse")
+def email_parse(
+    files: Annotated[list[Path], typer.Argument(help=".eml files")],
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = True,
+) -> None:
+    """Parse raw emails (read-only): one JSON line per file; a bad file gets `error`, never a crash."""
+    from app.email_report import parse_file
+
+    for path in files:
+        print(json.dumps(parse_file(path), ensure_ascii=False))
 
 
 def main() -> None:
