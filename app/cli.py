@@ -225,5 +225,15 @@ def email_parse(
         print(json.dumps(parse_file(path), ensure_ascii=False))
 
 
+@email_cli.command("ingest")
+def email_ingest(files: Annotated[list[Path], typer.Argument(help=".eml files")]) -> None:
+    """Run raw emails through the whole pipeline (recorded, identified, threaded, assigned,
+    acknowledged); one JSON line per file. Jobs run in this process."""
+    from app.email_ingest import ingest_files
+
+    for row in asyncio.run(ingest_files(get_settings(), files)):
+        print(json.dumps(row, ensure_ascii=False))
+
+
 def main() -> None:
     cli()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from channels import webform
 from channels.base import InboundParser, OutboundSender
+from channels.email import inbound as email_inbound
 from channels.email.smtp import SmtpSender
 from crm.types import Channel
 
@@ -10,6 +11,7 @@ from app.settings import Settings
 
 PARSERS: dict[str, InboundParser] = {
     Channel.WEBFORM.value: webform,  # type: ignore[dict-item]
+    Channel.EMAIL.value: email_inbound,  # type: ignore[dict-item]
 }
 
 

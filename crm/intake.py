@@ -7,7 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.identity import identify_citizen, normalise_email, normalise_phone
 from crm.models import InboundEvent
-from crm.tickets import add_inbound_message, latest_open_ticket, open_ticket
+from crm.threading import find_thread
+from crm.tickets import add_inbound_message, open_ticket
 from crm.types import Channel, InboundMessage
 
 
@@ -37,9 +38,9 @@ async def ingest_message(
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
                                  language=language)
-    ticket = None
-    if not message.new_ticket:
-        ticket = await latest_open_ticket(session, who.citizen.id, message.channel.value)
+    thread = await find_thread(session, message, who.citizen.id)
+    ticket = thread.ticket
+    new_ticket = ticket is None
     if ticket is None:
         ticket = await open_ticket(
             session,
@@ -49,16 +50,16 @@ async def ingest_message(
             priority=priority,
             language=language or who.citizen.language,
             reference=event.reference,
-            reason=f"new request by {message.channel.value}; citizen: {who.reason}",
+            reason=f"{thread.reason}; citizen: {who.reason}",
+            related_ticket_id=thread.related_ticket_id,
         )
         threading = "first message of a new ticket"
-        new_ticket = True
     else:
-        threading = "latest open ticket of this citizen on this channel"
-        new_ticket = False
+        threading = thread.reason
     stored = await add_inbound_message(session, ticket, who.citizen.id, message, threading)
     stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
-    stored.awaiting_acknowledgement = new_ticket
+    # Auto-replies and bounces are kept on the ticket but never answered: no mail loops.
+    stored.awaiting_acknowledgement = new_ticket and not message.metadata.get("auto_reply")
     return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket)
 
 

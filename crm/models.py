@@ -121,6 +121,8 @@ class Message(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=300)
     text: str = ""
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Email Message-ID (theirs inbound, ours outbound): what replies point back to.
+    rfc_message_id: str | None = Field(default=None, max_length=998, index=True)
     # An inbound message that opened a ticket waits for its acknowledgement (sent, or
     # decided against with a note); the sweep finds those whose job was lost.
     awaiting_acknowledgement: bool = Field(default=False, index=True)

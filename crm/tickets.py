@@ -79,6 +79,7 @@ async def open_ticket(
     language: str | None,
     reference: str | None = None,
     reason: str,
+    related_ticket_id: int | None = None,
 ) -> Ticket:
     ticket = Ticket(
         reference=reference or await reserve_reference(session),
@@ -93,7 +94,8 @@ async def open_ticket(
     session.add(ticket)
     await session.flush()
     await record_event(session, ticket.id, EventKind.CREATED, reason=reason,
-                       data={"channel": origin.channel.value, "category_id": category_id})
+                       data={"channel": origin.channel.value, "category_id": category_id,
+                             **({"related_ticket_id": related_ticket_id} if related_ticket_id else {})})
     return ticket
 
 
@@ -124,6 +126,7 @@ async def add_inbound_message(
         subject=message.subject,
         text=message.text,
         meta=dict(message.metadata),
+        rfc_message_id=message.metadata.get("message_id"),
     )
     session.add(row)
     ticket.updated_at = utcnow()
@@ -142,6 +145,7 @@ async def add_outbound_message(
     subject: str | None,
     meta: dict[str, Any],
     reason: str,
+    rfc_message_id: str | None = None,
 ) -> Message:
     row = Message(
         ticket_id=ticket.id,
@@ -151,6 +155,7 @@ async def add_outbound_message(
         subject=subject,
         text=text,
         meta=meta,
+        rfc_message_id=rfc_message_id,
     )
     session.add(row)
     ticket.updated_at = utcnow()
@@ -266,3 +271,23 @@ async def unacknowledged_message_ids(
 def mark_acknowledged(message: Message) -> None:
     """The acknowledgement is queued, or a note on the ticket says why there is none."""
     message.awaiting_acknowledgement = False
+
+
+async def ticket_by_rfc_message_ids(session: AsyncSession, message_ids: list[str]) -> Ticket | None:
+    """The ticket one of these Message-IDs (In-Reply-To first, then References, newest first)
+    belongs to: how a mail client's reply finds its request."""
+    for message_id in message_ids:
+        ticket = (
+            await session.exec(
+                select(Ticket).join(Message, Message.ticket_id == Ticket.id)
+                .where(Message.rfc_message_id == message_id).limit(1)
+            )
+        ).first()
+        if ticket is not None:
+            return ticket
+    return None
+
+
+async def rfc_message_id_of(session: AsyncSession, message_id: int) -> str | None:
+    message = await session.get(Message, message_id)
+    return message.rfc_message_id if message else None

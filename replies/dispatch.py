@@ -63,7 +63,9 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
     delivery.state = DeliveryState.SENDING.value
     delivery.updated_at = utcnow()
     await session.flush()
-    headers = {"Auto-Submitted": "auto-replied"} if delivery.channel == Channel.EMAIL.value else {}
+    headers = dict(delivery.headers)
+    if delivery.channel == Channel.EMAIL.value:
+        headers["Auto-Submitted"] = "auto-replied"
     return OutboundMessage(
         channel=Channel(delivery.channel), to=delivery.to, text=delivery.body,
         subject=delivery.subject, message_id=delivery.header_message_id, headers=headers,

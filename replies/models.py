@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.columns import UTCDateTime, utcnow
@@ -53,6 +53,8 @@ class Delivery(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=300)
     body: str
     header_message_id: str | None = Field(default=None, max_length=255)  # email Message-ID
+    # Extra headers for the channel: In-Reply-To and References, so mail clients thread.
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: str = Field(default=DeliveryState.QUEUED.value, max_length=20, index=True)
     attempts: int = 0
     last_error: str | None = None

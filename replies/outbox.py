@@ -27,6 +27,7 @@ async def queue_delivery(
     dedupe_key: str,
     reason: str,
     header_message_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[Delivery, bool]:
     """(delivery, created). A second call with the same key returns the first delivery."""
     existing = await find_delivery(session, dedupe_key)
@@ -35,11 +36,12 @@ async def queue_delivery(
     message = await tickets.add_outbound_message(
         session, ticket, channel=channel, text=rendered.body, subject=rendered.subject or None,
         meta={"template_id": rendered.template_id, "language": rendered.language, "to": to},
-        reason=reason,
+        reason=reason, rfc_message_id=header_message_id,
     )
     delivery = Delivery(
         message_id=message.id, ticket_id=ticket.id, dedupe_key=dedupe_key, channel=channel, to=to,
         subject=rendered.subject or None, body=rendered.body, header_message_id=header_message_id,
+        headers=headers or {},
     )
     session.add(delivery)
     await session.flush()

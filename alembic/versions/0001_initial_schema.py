@@ -174,6 +174,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=300), nullable=True),
     sa.Column('text', sa.String(), nullable=False),
     sa.Column('meta', sa.JSON(), nullable=False),
+    sa.Column('rfc_message_id', sa.String(length=998), nullable=True),
     sa.Column('awaiting_acknowledgement', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], name=op.f('fk_message_citizen_id_citizen')),
@@ -184,6 +185,7 @@ def upgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_message_awaiting_acknowledgement'), ['awaiting_acknowledgement'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_citizen_id'), ['citizen_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_message_rfc_message_id'), ['rfc_message_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_ticket_id'), ['ticket_id'], unique=False)
 
     op.create_table('ticket_event',
@@ -211,6 +213,7 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=300), nullable=True),
     sa.Column('body', sa.String(), nullable=False),
     sa.Column('header_message_id', sa.String(length=255), nullable=True),
+    sa.Column('headers', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(), nullable=True),
@@ -270,6 +273,7 @@ def downgrade() -> None:
     op.drop_table('ticket_event')
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_message_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_message_rfc_message_id'))
         batch_op.drop_index(batch_op.f('ix_message_citizen_id'))
         batch_op.drop_index(batch_op.f('ix_message_awaiting_acknowledgement'))
 

@@ -18,6 +18,14 @@ from app.reply_context import reply_context
 log = logging.getLogger("guichet.jobs.acknowledge")
 
 
+def threading_headers(inbound: Message) -> dict[str, str]:
+    """In-Reply-To and References pointing at the citizen's mail, so their client threads."""
+    if not inbound.rfc_message_id:
+        return {}
+    chain = [*(inbound.meta.get("references") or []), inbound.rfc_message_id]
+    return {"In-Reply-To": inbound.rfc_message_id, "References": " ".join(dict.fromkeys(chain))}
+
+
 async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
     settings = ctx["settings"]
     dedupe_key = f"ack:{message_id}"
@@ -61,6 +69,7 @@ async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
             delivery, _ = await queue_delivery(
                 session, ticket, channel=channel, to=to, rendered=rendered, dedupe_key=dedupe_key,
                 reason="acknowledgement of the citizen's message", header_message_id=header_id,
+                headers=threading_headers(message) if channel == Channel.EMAIL.value else None,
             )
             delivery_id = delivery.id
             await session.commit()

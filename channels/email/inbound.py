@@ -1,0 +1,38 @@
+"""Email as an inbound channel: raw RFC 5322 bytes -> InboundMessage (pure)."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+
+from channels.email.parse import parse_email
+from crm.types import Channel, InboundMessage, Sender
+
+channel = Channel.EMAIL
+
+
+def external_id(payload: bytes) -> str:
+    """The Message-ID when there is one, else a hash of the content: a re-fetch is the same mail."""
+    try:
+        message_id = parse_email(payload).message_id
+    except Exception:
+        message_id = None
+    return message_id or "sha256:" + hashlib.sha256(payload).hexdigest()
+
+
+def parse(payload: bytes) -> InboundMessage:
+    mail = parse_email(payload)
+    return InboundMessage(
+        channel=Channel.EMAIL,
+        external_id=mail.message_id or "sha256:" + hashlib.sha256(payload).hexdigest(),
+        sender=Sender(name=mail.from_name, email=mail.from_address),
+        text=mail.reply_text or mail.text,
+        subject=mail.subject or None,
+        metadata={
+            "message_id": mail.message_id,
+            "in_reply_to": mail.in_reply_to,
+            "references": mail.references,
+            "auto_reply": mail.auto_reply,
+            "attachments": [asdict(a) for a in mail.attachments],
+            "full_text": mail.text if mail.reply_text != mail.text else None,
+        },
+    )

@@ -1,0 +1,51 @@
+"""Which ticket an inbound message belongs to, and why: each rule says its reason."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm.models import Ticket
+from crm.tickets import latest_open_ticket, ticket_by_rfc_message_ids
+from crm.types import Channel, InboundMessage
+
+REFERENCE_IN_TEXT = re.compile(r"\bGRU-\d{4}-\d{6}\b", re.I)
+
+
+@dataclass(frozen=True)
+class Thread:
+    ticket: Ticket | None  # None: open a new ticket
+    reason: str
+    related_ticket_id: int | None = None  # a new ticket that mentions another one
+
+
+def _chain(message: InboundMessage) -> list[str]:
+    """In-Reply-To first, then References from the newest."""
+    meta = message.metadata
+    ids = [meta.get("in_reply_to"), *reversed(meta.get("references") or [])]
+    return [i for i in dict.fromkeys(ids) if i]
+
+
+async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id: int) -> Thread:
+    if message.new_ticket:
+        return Thread(None, "a new request from the web form")
+    chain = _chain(message)
+    if chain:
+        ticket = await ticket_by_rfc_message_ids(session, chain)
+        if ticket is not None:
+            return Thread(ticket, "reply to a message of this ticket (In-Reply-To/References)")
+    match = REFERENCE_IN_TEXT.search(message.subject or "")
+    if match:
+        ticket = (await session.exec(select(Ticket).where(Ticket.reference == match.group(0).upper()))).first()
+        if ticket is not None and ticket.citizen_id == citizen_id:
+            return Thread(ticket, f"reference {ticket.reference} in the subject, from this citizen")
+        if ticket is not None:
+            return Thread(None, f"subject names {ticket.reference}, but the sender is not that "
+                                "ticket's citizen: new ticket, linked", related_ticket_id=ticket.id)
+    if message.channel is not Channel.EMAIL:
+        ticket = await latest_open_ticket(session, citizen_id, message.channel.value)
+        if ticket is not None:
+            return Thread(ticket, "latest open ticket of this citizen on this channel")
+    return Thread(None, "no thread found: a new request")

@@ -1,0 +1,102 @@
+"""Email through the whole pipeline: a citizen's reply finds its ticket, strangers do not."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import select
+
+from replies.models import Delivery
+from tests.conftest import Stack
+
+GUICHET = str(Path(sys.executable).with_name("guichet"))
+
+
+def mail(tmp_path: Path, name: str, *, sender: str, subject: str, body: str,
+         headers: str = "") -> Path:
+    path = tmp_path / name
+    path.write_bytes((f"From: {sender}\nTo: mairie@ville.fr\nSubject: {subject}\n"
+                      f"Message-ID: <{name}@client.example>\n{headers}"
+                      "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + body).encode())
+    return path
+
+
+def ingest(stack: Stack, *paths: Path) -> list[dict]:
+    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url}
+    env.pop("GUICHET_REDIS_URL", None)
+    result = subprocess.run([GUICHET, "email", "ingest", *map(str, paths)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+async def _ack_message_id(stack: Stack, reference: str) -> str:
+    ticket = await stack.ticket(reference)
+    out = next(e for e in ticket["timeline"] if e["kind"] == "message_out")
+    async with stack.session() as session:
+        delivery = (await session.exec(select(Delivery).where(
+            Delivery.message_id == out["data"]["message_id"]))).one()
+    return delivery.header_message_id
+
+
+async def test_reply_to_our_acknowledgement_lands_on_its_ticket(stack: Stack, tmp_path: Path) -> None:
+    accepted = await stack.post_request(email="nadia@example.org")
+    await stack.drain()
+    ack_id = await _ack_message_id(stack, accepted["reference"])
+    reply = mail(tmp_path, "r1", sender="Nadia <nadia@example.org>",
+                 subject="Re: Votre demande a bien été reçue",  # no reference: the headers decide
+                 headers=f"In-Reply-To: {ack_id}\nReferences: {ack_id}\n",
+                 body="Voici le numéro : 1234.\n\nLe lun. 2 mars 2026, Mairie <m@v.fr> a écrit :\n> Bonjour")
+    [row] = ingest(stack, reply)
+    assert row["reference"] == accepted["reference"] and row["status"] == "processed"
+    ticket = await stack.ticket(accepted["reference"])
+    inbound = [m for m in ticket["messages"] if m["direction"] == "in"]
+    assert inbound[-1]["channel"] == "email" and inbound[-1]["text"] == "Voici le numéro : 1234."
+    threaded = [e for e in ticket["timeline"] if e["kind"] == "message_in"][-1]
+    assert "In-Reply-To" in threaded["reason"]
+    # The same mail fetched again changes nothing.
+    assert ingest(stack, reply)[0]["inbound_id"] == row["inbound_id"]
+    assert len([m for m in (await stack.ticket(accepted["reference"]))["messages"]
+                if m["direction"] == "in"]) == 2
+
+
+async def test_reference_in_subject_threads_only_for_the_ticket_citizen(stack: Stack, tmp_path: Path) -> None:
+    accepted = await stack.post_request(email="nadia@example.org")
+    await stack.drain()
+    ref = accepted["reference"]
+    own = mail(tmp_path, "own", sender="nadia@example.org", subject=f"[{ref}] complément", body="Pièce jointe")
+    stranger = mail(tmp_path, "str", sender="eve@example.org", subject=f"Re: {ref}", body="Moi aussi")
+    rows = ingest(stack, own, stranger)
+    assert rows[0]["reference"] == ref
+    assert rows[1]["reference"] != ref
+    new = await stack.ticket(rows[1]["reference"])
+    created = next(e for e in new["timeline"] if e["kind"] == "created")
+    assert "not that ticket's citizen" in created["reason"]
+    assert created["data"]["related_ticket_id"]
+    assert new["citizen"]["contact_points"][0]["value"] == "eve@example.org"
+
+
+async def test_auto_replies_are_kept_but_never_answered(stack: Stack, tmp_path: Path) -> None:
+    vacation = mail(tmp_path, "ooo", sender="jean@example.org", subject="Réponse automatique : absent",
+                    headers="Auto-Submitted: auto-replied\n", body="Je suis absent.")
+    [row] = ingest(stack, vacation)
+    assert row["status"] == "processed"
+    ticket = await stack.ticket(row["reference"])
+    assert [m["direction"] for m in ticket["messages"]] == ["in"]  # recorded, not acknowledged
+
+
+async def test_acknowledgement_of_an_email_threads_in_the_citizen_client(stack: Stack, tmp_path: Path) -> None:
+    first = mail(tmp_path, "first", sender="Omar <omar@example.org>", subject="Question",
+                 headers="References: <older@client.example>\n", body="Bonjour, une question.")
+    [row] = ingest(stack, first)
+    ticket = await stack.ticket(row["reference"])
+    out = next(e for e in ticket["timeline"] if e["kind"] == "message_out")
+    async with stack.session() as session:
+        delivery = (await session.exec(select(Delivery).where(
+            Delivery.message_id == out["data"]["message_id"]))).one()
+    assert delivery.to == "omar@example.org"
+    assert delivery.headers == {"In-Reply-To": "<first@client.example>",
+                                "References": "<older@client.example> <first@client.example>"}
