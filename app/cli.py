@@ -235,5 +235,17 @@ def email_ingest(files: Annotated[list[Path], typer.Argument(help=".eml files")]
         print(json.dumps(row, ensure_ascii=False))
 
 
+@email_cli.command("poll")
+def email_poll(once: Annotated[bool, typer.Option("--once", help="poll every mailbox once")] = True) -> None:
+    """Poll the configured IMAP mailboxes (GUICHET_IMAP_MAILBOXES) and process what came in."""
+    from app.email_ingest import poll_once
+
+    settings = get_settings()
+    if not settings.imap_mailboxes:
+        err.print("[red]error:[/red] no mailbox configured (GUICHET_IMAP_MAILBOXES)")
+        raise typer.Exit(1)
+    print(json.dumps(asyncio.run(poll_once(settings)), ensure_ascii=False))
+
+
 def main() -> None:
     cli()

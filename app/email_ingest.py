@@ -1,6 +1,8 @@
 """`guichet email ingest`: run .eml files through the whole pipeline, in this process."""
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +14,38 @@ from crm.types import Channel
 from app.db import make_engine
 from app.email_report import MAX_FILE_BYTES
 from app.jobs import FUNCTIONS
+from app.jobs.email_poll import poll_mailboxes
 from app.jobs.context import build_job_context
 from app.queue import InProcessQueue
 from app.settings import Settings
 
 
-async def ingest_files(settings: Settings, paths: list[Path]) -> list[dict[str, Any]]:
-    """Record each file raw, then process them all; one result per file, never an exception."""
+@asynccontextmanager
+async def pipeline_in_process(settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    """A job context whose queue runs the jobs here; leaving it waits for them all."""
     engine = make_engine(settings.database_url)
     ctx = build_job_context(settings, engine)
     queue = InProcessQueue(FUNCTIONS, ctx)
     ctx["queue"] = queue
     queue.start()
-    recorded: list[tuple[Path, int | None, str | None]] = []
     try:
+        yield ctx
+        await queue.join()
+    finally:
+        await queue.stop()
+        await engine.dispose()
+
+
+async def poll_once(settings: Settings) -> dict[str, Any]:
+    async with pipeline_in_process(settings) as ctx:
+        return await poll_mailboxes(ctx)
+
+
+async def ingest_files(settings: Settings, paths: list[Path]) -> list[dict[str, Any]]:
+    """Record each file raw, then process them all; one result per file, never an exception."""
+    recorded: list[tuple[Path, int | None, str | None]] = []
+    async with pipeline_in_process(settings) as ctx:
+        queue = ctx["queue"]
         for path in paths:
             try:
                 if path.stat().st_size > MAX_FILE_BYTES:
@@ -56,6 +76,3 @@ async def ingest_files(settings: Settings, paths: list[Path]) -> list[dict[str, 
                                 "reference": ticket.reference if ticket else None,
                                 "error": event.error})
         return results
-    finally:
-        await queue.stop()
-        await engine.dispose()

@@ -40,8 +40,10 @@ async def home() -> Redirect:
     return Redirect("/request")
 
 
-async def _sweep_every(queue: InProcessQueue, seconds: int) -> None:
+async def _sweep_every(queue: InProcessQueue, seconds: int, poll_mail: bool) -> None:
     while True:
+        if poll_mail:
+            await queue.enqueue("poll_mailboxes", job_id="poll_mailboxes")
         await asyncio.sleep(seconds)
         await queue.enqueue("sweep", job_id="sweep")
 
@@ -67,7 +69,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             queue.start()
             # Whatever a previous process recorded but did not finish is finished now.
             await queue.enqueue("sweep", 0, job_id="sweep:startup")
-            ticker = asyncio.create_task(_sweep_every(queue, settings.sweep_interval_seconds))
+            ticker = asyncio.create_task(_sweep_every(queue, settings.sweep_interval_seconds,
+                                                      poll_mail=bool(settings.imap_mailboxes)))
         try:
             yield
         finally:

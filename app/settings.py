@@ -3,8 +3,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MailboxSettings(BaseModel):
+    """One IMAP mailbox to poll (GUICHET_IMAP_MAILBOXES is a JSON list of these)."""
+
+    name: str
+    host: str
+    user: str
+    password: str
+    port: int = 993
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    folder: str = "INBOX"
+    processed_folder: str | None = None
+    max_bytes: int = 25 * 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -35,6 +51,11 @@ class Settings(BaseSettings):
     send_retry_base_seconds: float = Field(30.0, description="first retry delay; doubles each attempt")
     inbound_max_attempts: int = Field(5, description="processing failures before quarantine")
     sweep_interval_seconds: int = Field(60, description="how often stuck work is picked up again")
+    imap_mailboxes: list[MailboxSettings] = Field(
+        default_factory=list,
+        description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '
+                    '"ssl|starttls|none", "user", "password", "folder", "processed_folder"}]',
+    )
 
 
 @lru_cache

@@ -32,7 +32,10 @@ def worker_options(settings: Settings) -> dict[str, Any]:
 
     return {
         "functions": list(FUNCTIONS.values()),
-        "cron_jobs": [cron(FUNCTIONS["sweep"], second=0, unique=True, run_at_startup=False)],
+        "cron_jobs": [
+            cron(FUNCTIONS["sweep"], second=0, unique=True, run_at_startup=False),
+            cron(FUNCTIONS["poll_mailboxes"], second={0, 30}, unique=True, run_at_startup=True),
+        ],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.queue_name,
         "on_startup": startup,

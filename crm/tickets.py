@@ -291,3 +291,12 @@ async def ticket_by_rfc_message_ids(session: AsyncSession, message_ids: list[str
 async def rfc_message_id_of(session: AsyncSession, message_id: int) -> str | None:
     message = await session.get(Message, message_id)
     return message.rfc_message_id if message else None
+
+
+async def find_inbound_message(session: AsyncSession, channel: str, external_id: str) -> Message | None:
+    return (
+        await session.exec(
+            select(Message).where(Message.channel == channel, Message.direction == Direction.IN.value,
+                                  Message.external_id == external_id)
+        )
+    ).first()

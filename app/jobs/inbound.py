@@ -8,6 +8,7 @@ from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, mark_processed, mark_quarantined
 from crm.intake import ingest_message
+from crm.tickets import find_inbound_message
 from crm.models import InboundStatus
 from routing.categories import category_by_slug
 from sqlalchemy.exc import IntegrityError
@@ -43,9 +44,9 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
             mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
             await session.commit()
     except IntegrityError:
-        # A concurrent run stored this message first; its run enqueues what follows.
-        log.info("inbound event %s was processed concurrently", event_id)
-        return "processed concurrently"
+        # The message is stored already: by a concurrent run of this event, or from another
+        # event carrying the same message (one mail fetched from two mailboxes).
+        return await _settle_duplicate(ctx, event_id)
     except Exception as exc:
         await _count_failure(ctx, event_id, exc)
         raise
@@ -67,3 +68,19 @@ async def _count_failure(ctx: dict[str, Any], event_id: int, exc: Exception) -> 
         if event.attempts >= ctx["settings"].inbound_max_attempts:
             mark_quarantined(event, f"failed {event.attempts} times: {event.error}")
         await session.commit()
+
+
+async def _settle_duplicate(ctx: dict[str, Any], event_id: int) -> str:
+    async with ctx["sessionmaker"]() as session:
+        event = await get_inbound(session, event_id, for_update=True)
+        if event.status != InboundStatus.PENDING.value:
+            return "processed concurrently"
+        message = ctx["parsers"][event.channel].parse(event.payload)
+        existing = await find_inbound_message(session, message.channel.value, message.external_id)
+        if existing is None:  # not a duplicate after all: let the sweep try again
+            return "retry later"
+        mark_processed(event, ticket_id=existing.ticket_id, message_id=existing.id)
+        event.error = f"duplicate of message {existing.id}"
+        await session.commit()
+    log.info("inbound event %s duplicates a stored message", event_id)
+    return "duplicate"
