@@ -27,11 +27,13 @@ agents_cli = typer.Typer(help="Agents and their API tokens.", no_args_is_help=Tr
 outbox_cli = typer.Typer(help="Outbound messages.", no_args_is_help=True)
 categories_cli = typer.Typer(help="Request categories.", no_args_is_help=True)
 email_cli = typer.Typer(help="Email in and out.", no_args_is_help=True)
+inbound_cli = typer.Typer(help="The raw inbound log and its quarantine.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(agents_cli, name="agents")
 cli.add_typer(outbox_cli, name="outbox")
 cli.add_typer(categories_cli, name="categories")
 cli.add_typer(email_cli, name="email")
+cli.add_typer(inbound_cli, name="inbound")
 out = Console()
 err = Console(stderr=True)
 
@@ -245,6 +247,39 @@ def email_poll(once: Annotated[bool, typer.Option("--once", help="poll every mai
         err.print("[red]error:[/red] no mailbox configured (GUICHET_IMAP_MAILBOXES)")
         raise typer.Exit(1)
     print(json.dumps(asyncio.run(poll_once(settings)), ensure_ascii=False))
+
+
+@inbound_cli.command("list")
+def inbound_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Quarantined inbound messages (kept raw, with the reason), newest first."""
+    from crm.inbound import quarantined
+
+    async def work(session: AsyncSession) -> list[dict]:
+        return [{"id": e.id, "channel": e.channel, "received_at": e.received_at.isoformat(),
+                 "size": len(e.payload), "error": e.error} for e in await quarantined(session)]
+
+    rows = _in_session(work)
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("id", "channel", "received", "bytes", "why")
+    for row in rows:
+        table.add_row(str(row["id"]), row["channel"], row["received_at"][:19], str(row["size"]),
+                      row["error"] or "")
+    out.print(table if rows else "nothing in quarantine")
+
+
+@inbound_cli.command("replay")
+def inbound_replay(event_id: int) -> None:
+    """Process a quarantined inbound message again (after a fix)."""
+    from app.email_ingest import replay_inbound
+
+    try:
+        print(json.dumps(asyncio.run(replay_inbound(get_settings(), event_id)), ensure_ascii=False))
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from channels.email import inbound as email_inbound
-from crm.inbound import get_inbound, record_inbound
+from crm.inbound import get_inbound, record_inbound, reopen_for_replay
 from crm.models import Ticket
 from crm.types import Channel
 
@@ -76,3 +76,18 @@ async def ingest_files(settings: Settings, paths: list[Path]) -> list[dict[str, 
                                 "reference": ticket.reference if ticket else None,
                                 "error": event.error})
         return results
+
+
+async def replay_inbound(settings: Settings, event_id: int) -> dict[str, Any]:
+    """Process a quarantined event again; what happened to it this time."""
+    async with pipeline_in_process(settings) as ctx:
+        async with ctx["sessionmaker"]() as session:
+            await reopen_for_replay(session, event_id)
+            await session.commit()
+        await ctx["queue"].enqueue("process_inbound", event_id, job_id=f"replay:{event_id}")
+        await ctx["queue"].join()
+        async with ctx["sessionmaker"]() as session:
+            event = await get_inbound(session, event_id)
+            ticket = await session.get(Ticket, event.ticket_id) if event.ticket_id else None
+        return {"inbound_id": event_id, "status": event.status, "error": event.error,
+                "reference": ticket.reference if ticket else None}

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
-from crm.errors import NotFound
+from crm.errors import Conflict, NotFound
 from crm.models import InboundEvent, InboundStatus
 
 
@@ -92,6 +92,28 @@ async def pending_inbound_ids(
                     col(InboundEvent.received_at) <= cutoff,
                 )
                 .order_by(col(InboundEvent.id))
+                .limit(limit)
+            )
+        ).all()
+    )
+
+
+async def reopen_for_replay(session: AsyncSession, event_id: int) -> InboundEvent:
+    """Put a quarantined event back in the queue, after a fix; its raw bytes are untouched."""
+    event = await get_inbound(session, event_id, for_update=True)
+    if event.status != InboundStatus.QUARANTINED.value:
+        raise Conflict(f"inbound event {event_id} is {event.status}, not quarantined")
+    event.status, event.attempts, event.handled_at = InboundStatus.PENDING.value, 0, None
+    return event
+
+
+async def quarantined(session: AsyncSession, limit: int = 200) -> list[InboundEvent]:
+    return list(
+        (
+            await session.exec(
+                select(InboundEvent)
+                .where(InboundEvent.status == InboundStatus.QUARANTINED.value)
+                .order_by(col(InboundEvent.id).desc())
                 .limit(limit)
             )
         ).all()

@@ -100,3 +100,24 @@ async def test_acknowledgement_of_an_email_threads_in_the_citizen_client(stack: 
     assert delivery.to == "omar@example.org"
     assert delivery.headers == {"In-Reply-To": "<first@client.example>",
                                 "References": "<older@client.example> <first@client.example>"}
+
+
+async def test_quarantine_is_listed_and_replayable(stack: Stack, tmp_path: Path) -> None:
+    """Supervisors see what could not be read, with the reason, and can run it again."""
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    [row] = ingest(stack, empty)
+    assert row["status"] == "quarantined"
+    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url}
+    env.pop("GUICHET_REDIS_URL", None)
+    listed = subprocess.run([GUICHET, "inbound", "list", "--json"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    [item] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert item["id"] == row["inbound_id"] and "empty message" in item["error"]
+    replay = subprocess.run([GUICHET, "inbound", "replay", str(row["inbound_id"])], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert replay.returncode == 0, replay.stderr
+    assert json.loads(replay.stdout)["status"] == "quarantined"  # still unreadable: kept, not lost
+    not_quarantined = subprocess.run([GUICHET, "inbound", "replay", "999999"], env=env,
+                                     capture_output=True, text=True, timeout=60)
+    assert not_quarantined.returncode == 1 and "Traceback" not in not_quarantined.stderr
