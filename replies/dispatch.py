@@ -11,6 +11,7 @@ from crm.columns import utcnow
 from crm.models import EventKind
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
+from replies.templates import plain_to_html
 
 # A send that has been `sending` this long lost its worker: it may be claimed again.
 STALE_SENDING = timedelta(minutes=5)
@@ -66,9 +67,11 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
     headers = dict(delivery.headers)
     if delivery.channel == Channel.EMAIL.value:
         headers["Auto-Submitted"] = "auto-replied"
+    email = delivery.channel == Channel.EMAIL.value
     return OutboundMessage(
         channel=Channel(delivery.channel), to=delivery.to, text=delivery.body,
         subject=delivery.subject, message_id=delivery.header_message_id, headers=headers,
+        html=plain_to_html(delivery.body) if email else None,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import escape
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,3 +91,10 @@ async def save_template(
     session.add(template)
     await session.flush()
     return template
+
+
+def plain_to_html(text: str) -> str:
+    """The HTML twin of a plain-text message: escaped, paragraphs and line breaks kept."""
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    body = "\n".join("<p>" + str(escape(p)).replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+    return f'<!doctype html>\n<html><body style="font-family: sans-serif">\n{body}\n</body></html>\n'

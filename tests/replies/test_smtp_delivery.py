@@ -35,8 +35,11 @@ async def test_acknowledgement_is_mailed_once_with_threading_headers(seeded: Set
             assert accepted["reference"] in mail["Subject"]
             assert mail["Message-ID"].strip("<>").endswith("@" + settings.mail_domain)
             assert mail["Auto-Submitted"] == "auto-replied"
+            assert mail.get_content_type() == "multipart/alternative"
             body = mail.get_body(preferencelist=("plain",))
             assert body.get_content_charset() == "utf-8" and "Nadia Amrani" in body.get_content()
+            html = mail.get_body(preferencelist=("html",)).get_content()
+            assert "<p>" in html and "Nadia Amrani" in html
             deliveries = await _deliveries(stack, accepted["reference"])
             assert deliveries[-1]["state"] == "sent" and deliveries[-1]["attempts"] == 1
 
