@@ -15,7 +15,7 @@ import redis.asyncio as redis
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import pipeline
+from benchmarks import email_parse, pipeline
 
 PG = os.environ.get("GUICHET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -84,7 +84,14 @@ if __name__ == "__main__":
                       f"{r.post_p99_ms:.1f}", f"{r.jobs_per_s:.0f}", f"{r.end_to_end_per_s:.0f}",
                       f"{r.baseline_per_s:.0f}", f"{r.ratio:.2f}")
     Console(width=140).print(table)
+    parsing = email_parse.run()
+    print(f"email parse: {parsing.ours_per_s:.0f} msg/s vs stdlib baseline {parsing.baseline_per_s:.0f} "
+          f"msg/s (ratio {parsing.ratio:.2f}) on {parsing.messages} fixture messages")
     OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "email_parse.json").write_text(json.dumps({"machine": machine(), "messages": parsing.messages,
+                                                      "ours_per_s": parsing.ours_per_s,
+                                                      "baseline_per_s": parsing.baseline_per_s,
+                                                      "ratio": parsing.ratio}, indent=2))
     (OUT / "pipeline.json").write_text(json.dumps({"machine": machine(),
                                                    "results": [pipeline.as_row(r) for r in results]},
                                                   indent=2))
