@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     send_retry_base_seconds: float = Field(30.0, description="first retry delay; doubles each attempt")
     inbound_max_attempts: int = Field(5, description="processing failures before quarantine")
     sweep_interval_seconds: int = Field(60, description="how often stuck work is picked up again")
+    reopen_window_days: int = Field(
+        14, description="a citizen's reply reopens a closed ticket within this many days; after, a new linked one")
     imap_mailboxes: list[MailboxSettings] = Field(
         default_factory=list,
         description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '

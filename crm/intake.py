@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.identity import identify_citizen, normalise_email, normalise_phone
-from crm.models import InboundEvent
+from crm.models import InboundEvent, TicketStatus
 from crm.threading import find_thread
-from crm.tickets import add_inbound_message, open_ticket
+from crm.tickets import add_inbound_message, open_ticket, set_status
 from crm.types import Channel, InboundMessage
 
 
@@ -28,6 +29,7 @@ async def ingest_message(
     category_id: int | None,
     priority: str,
     default_region: str,
+    reopen_within: timedelta = timedelta(days=14),
 ) -> Ingested:
     """Identify the sender, thread onto an open ticket or open one, store the message.
 
@@ -38,7 +40,7 @@ async def ingest_message(
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
                                  language=language)
-    thread = await find_thread(session, message, who.citizen.id)
+    thread = await find_thread(session, message, who.citizen.id, reopen_within=reopen_within)
     ticket = thread.ticket
     new_ticket = ticket is None
     if ticket is None:
@@ -56,6 +58,10 @@ async def ingest_message(
         threading = "first message of a new ticket"
     else:
         threading = thread.reason
+        if thread.reopen:
+            await set_status(session, ticket, TicketStatus.OPEN,
+                             reason="reopened: the citizen wrote again", actor_type="citizen",
+                             actor_id=who.citizen.id)
     stored = await add_inbound_message(session, ticket, who.citizen.id, message, threading)
     stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
     # Auto-replies and bounces are kept on the ticket but never answered: no mail loops.

@@ -300,3 +300,22 @@ async def find_inbound_message(session: AsyncSession, channel: str, external_id:
                                   Message.external_id == external_id)
         )
     ).first()
+
+
+CLOSED_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
+
+
+async def set_status(
+    session: AsyncSession, ticket: Ticket, status: TicketStatus, *, reason: str,
+    actor_type: str = "system", actor_id: int | None = None,
+) -> None:
+    previous = ticket.status
+    if previous == status.value:
+        return
+    ticket.status = status.value
+    ticket.updated_at = utcnow()
+    ticket.closed_at = ticket.updated_at if status.value in CLOSED_STATUSES else None
+    await session.flush()
+    await record_event(session, ticket.id, EventKind.STATUS_CHANGED, reason=reason,
+                       actor_type=actor_type, actor_id=actor_id,
+                       data={"from": previous, "to": status.value})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from channels.base import ParseError
@@ -35,6 +36,7 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                         category_id=category.id if category else None,
                         priority=category.priority if category else "normal",
                         default_region=settings.default_region,
+                        reopen_within=timedelta(days=settings.reopen_window_days),
                     )
             except (ParseError, DomainError) as exc:
                 mark_quarantined(event, f"{type(exc).__name__}: {exc}")

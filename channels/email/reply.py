@@ -19,7 +19,7 @@ SEPARATOR = re.compile(
 UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 HEADER_FROM = re.compile(r"^\s*\*?(from|de|von|من|expéditeur)\s*\*?\s*:", re.I)
 HEADER_NEXT = re.compile(
-    r"^\s*\*?(sent|envoyé|envoye|date|gesendet|to|à|a|cc|subject|objet|أرسل|أرسلت|التاريخ|إلى|الموضوع)"
+    r"^\s*\*?(sent|envoyé|envoye|date|gesendet|to|à|a|cc|subject|objet|أرسل|أرسلت|التاريخ|تاريخ الإرسال|تاريخ|إلى|الموضوع)"
     r"\s*\*?\s*:", re.I)
 SIGNATURE = re.compile(
     r"^\s*(sent from my\b|sent from outlook|sent from mail for windows|sent from yahoo mail"

@@ -121,3 +121,45 @@ async def test_quarantine_is_listed_and_replayable(stack: Stack, tmp_path: Path)
     not_quarantined = subprocess.run([GUICHET, "inbound", "replay", "999999"], env=env,
                                      capture_output=True, text=True, timeout=60)
     assert not_quarantined.returncode == 1 and "Traceback" not in not_quarantined.stderr
+
+
+async def _close(stack: Stack, reference: str, days_ago: int) -> None:
+    """Arrange: the agent closed the ticket some days ago (closing has no API yet)."""
+    from datetime import timedelta
+
+    from crm.columns import utcnow
+    from crm.models import TicketStatus
+    from crm.tickets import find_by_reference, set_status
+
+    async with stack.session() as session:
+        ticket = await find_by_reference(session, reference)
+        await set_status(session, ticket, TicketStatus.CLOSED, reason="answered")
+        ticket.closed_at = utcnow() - timedelta(days=days_ago)
+        await session.commit()
+
+
+async def test_reply_reopens_a_recently_closed_ticket(stack: Stack, tmp_path: Path) -> None:
+    accepted = await stack.post_request(email="nadia@example.org")
+    await stack.drain()
+    await _close(stack, accepted["reference"], days_ago=3)
+    reply = mail(tmp_path, "late", sender="nadia@example.org", subject=f"Re: {accepted['reference']}",
+                 body="Finalement, il me manque une pièce.")
+    [row] = ingest(stack, reply)
+    assert row["reference"] == accepted["reference"]
+    ticket = await stack.ticket(accepted["reference"])
+    assert ticket["status"] == "open"
+    changes = [e for e in ticket["timeline"] if e["kind"] == "status_changed"]
+    assert [c["data"]["to"] for c in changes] == ["closed", "open"]
+
+
+async def test_reply_long_after_closing_opens_a_linked_ticket(stack: Stack, tmp_path: Path) -> None:
+    accepted = await stack.post_request(email="nadia@example.org")
+    await stack.drain()
+    await _close(stack, accepted["reference"], days_ago=60)
+    reply = mail(tmp_path, "much-later", sender="nadia@example.org",
+                 subject=f"Re: {accepted['reference']}", body="Nouvelle question.")
+    [row] = ingest(stack, reply)
+    assert row["reference"] != accepted["reference"]
+    assert (await stack.ticket(accepted["reference"]))["status"] == "closed"
+    created = next(e for e in (await stack.ticket(row["reference"]))["timeline"] if e["kind"] == "created")
+    assert "closed more than 14 days ago" in created["reason"] and created["data"]["related_ticket_id"]
