@@ -58,9 +58,11 @@ def _dovecot() -> str:
     path = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if path:
         return path
-    if os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-imapd"], check=False,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, capture_output=True)
+    if os.geteuid() == 0:  # a fresh machine: its package lists may be empty too
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "dovecot-imapd"], check=False, env=env,
+                       capture_output=True)
         if Path("/usr/sbin/dovecot").exists():
             return "/usr/sbin/dovecot"
     if os.environ.get("CI", "").lower() == "true":
