@@ -56,8 +56,8 @@ async def record_inbound(
 
 async def get_inbound(session: AsyncSession, event_id: int, *, for_update: bool = False) -> InboundEvent:
     statement = select(InboundEvent).where(InboundEvent.id == event_id)
-    if for_update:
-        statement = statement.with_for_update()
+    if for_update:  # and refreshed: the identity map may hold an older copy
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     event = (await session.exec(statement)).first()
     if event is None:
         raise NotFound(f"no inbound event {event_id}")

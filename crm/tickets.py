@@ -179,8 +179,8 @@ async def set_assignee(
 
 async def get_ticket(session: AsyncSession, ticket_id: int, *, for_update: bool = False) -> Ticket:
     statement = select(Ticket).where(Ticket.id == ticket_id)
-    if for_update:
-        statement = statement.with_for_update()
+    if for_update:  # and refreshed: the identity map may hold an older copy
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     ticket = (await session.exec(statement)).first()
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")

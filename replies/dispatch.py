@@ -13,7 +13,7 @@ from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
 from replies.templates import plain_to_html
 
-# A send that has been `sending` this long lost its worker: it may be claimed again.
+# A send that has been `sending` this long lost its worker.
 STALE_SENDING = timedelta(minutes=5)
 
 FINAL_STATES = {DeliveryState.SENT.value, DeliveryState.HELD.value, DeliveryState.FAILED.value,
@@ -22,7 +22,9 @@ FINAL_STATES = {DeliveryState.SENT.value, DeliveryState.HELD.value, DeliveryStat
 
 async def _locked(session: AsyncSession, delivery_id: int) -> Delivery | None:
     return (
-        await session.exec(select(Delivery).where(Delivery.id == delivery_id).with_for_update())
+        await session.exec(select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+                           # the row as it is now that it is ours, not as this session last saw it
+                           .execution_options(populate_existing=True))
     ).first()
 
 
@@ -52,8 +54,15 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
     if delivery is None or delivery.state in FINAL_STATES:
         return None
     now = utcnow()
-    if delivery.state == DeliveryState.SENDING.value and delivery.updated_at > now - STALE_SENDING:
-        return None  # another run is sending it right now
+    if delivery.state == DeliveryState.SENDING.value:
+        if delivery.updated_at > now - STALE_SENDING:
+            return None  # another run is sending it right now
+        # Its worker died mid-send: the server may have accepted it. Sending again could
+        # send it twice; a supervisor who checks can resend (at most once, never twice).
+        await _set_state(session, delivery, DeliveryState.FAILED,
+                         "outcome unknown: the sender stopped during the send; not sent again "
+                         "automatically", "interrupted during the send")
+        return None
     if delivery.not_before is not None and delivery.not_before > now:
         return None  # backing off; the deferred job will come
     if not can_send:
