@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(60, description="how often stuck work is picked up again")
     reopen_window_days: int = Field(
         14, description="a citizen's reply reopens a closed ticket within this many days; after, a new linked one")
+    attachment_dir: str = Field("var/attachments", description="where attachments are stored, one file per SHA-256")
+    attachment_max_bytes: int = Field(10_000_000, description="larger attachments are listed, not stored")
+    attachment_blocked_types: list[str] = Field(
+        default_factory=lambda: ["application/x-msdownload", "application/x-dosexec",
+                                 "application/x-msdos-program", "application/x-sh",
+                                 "application/javascript", "application/hta"],
+        description="JSON list of content types never stored (executables, scripts)")
     imap_mailboxes: list[MailboxSettings] = Field(
         default_factory=list,
         description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '
@@ -63,3 +70,13 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def attachment_policy(settings: Settings):
+    """The attachment limits as crm takes them."""
+    from pathlib import Path
+
+    from crm.attachments import AttachmentPolicy
+
+    return AttachmentPolicy(Path(settings.attachment_dir), settings.attachment_max_bytes,
+                            frozenset(t.lower() for t in settings.attachment_blocked_types))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from crm import tickets
+from crm.attachments import attachments_by_message
 from crm.identity import contact_points
 from crm.models import AccessRecord, Citizen
 from routing.models import Agent, Category
@@ -35,6 +36,14 @@ class AgentOut:
 
 
 @dataclass
+class AttachmentOut:
+    filename: str
+    content_type: str
+    size: int
+    refused: str | None
+
+
+@dataclass
 class MessageOut:
     id: int
     direction: str
@@ -42,6 +51,7 @@ class MessageOut:
     subject: str | None
     text: str
     created_at: datetime
+    attachments: list[AttachmentOut] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +90,8 @@ async def ticket_for_agent(session: AsyncSession, reference: str, agent: Agent) 
     assignee = await session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None
     category = await session.get(Category, ticket.category_id) if ticket.category_id else None
     session.add(AccessRecord(agent_id=agent.id, action="read", subject_type="ticket", subject_id=ticket.id))
+    messages = await tickets.messages(session, ticket.id)
+    files = await attachments_by_message(session, [m.id for m in messages])
     return TicketOut(
         reference=ticket.reference, status=ticket.status, priority=ticket.priority,
         category=category.slug if category else None, subject=ticket.subject,
@@ -91,8 +103,10 @@ async def ticket_for_agent(session: AsyncSession, reference: str, agent: Agent) 
                             for c in await contact_points(session, citizen.id)],
         ),
         assignee=AgentOut(assignee.id, assignee.name, assignee.email) if assignee else None,
-        messages=[MessageOut(m.id, m.direction, m.channel, m.subject, m.text, m.created_at)
-                  for m in await tickets.messages(session, ticket.id)],
+        messages=[MessageOut(m.id, m.direction, m.channel, m.subject, m.text, m.created_at,
+                             [AttachmentOut(a.filename, a.content_type, a.size, a.refused)
+                              for a in files.get(m.id, [])])
+                  for m in messages],
         timeline=[EventOut(e.id, e.kind, e.created_at, e.actor_type, e.actor_id, e.reason, e.data)
                   for e in await tickets.timeline(session, ticket.id)],
     )

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm.attachments import AttachmentPolicy, store_attachments
 from crm.identity import identify_citizen, normalise_email, normalise_phone
 from crm.models import InboundEvent, TicketStatus
 from crm.threading import find_thread
@@ -30,6 +31,7 @@ async def ingest_message(
     priority: str,
     default_region: str,
     reopen_within: timedelta = timedelta(days=14),
+    attachment_policy: AttachmentPolicy | None = None,
 ) -> Ingested:
     """Identify the sender, thread onto an open ticket or open one, store the message.
 
@@ -64,6 +66,8 @@ async def ingest_message(
                              actor_id=who.citizen.id)
     stored = await add_inbound_message(session, ticket, who.citizen.id, message, threading)
     stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
+    if message.attachments and attachment_policy is not None:
+        await store_attachments(session, stored.id, message.attachments, attachment_policy)
     # Auto-replies and bounces are kept on the ticket but never answered: no mail loops.
     stored.awaiting_acknowledgement = new_ticket and not message.metadata.get("auto_reply")
     return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket)

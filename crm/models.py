@@ -176,3 +176,18 @@ class AccessRecord(SQLModel, table=True):
     subject_type: str = Field(max_length=40)
     subject_id: int
     at: datetime = _created_at()
+
+
+class Attachment(SQLModel, table=True):
+    """A file that came with a message. The bytes live in the attachment store (one file per
+    SHA-256), not in the database; a refused file keeps its name, type, size and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int
+    sha256: str | None = Field(default=None, max_length=64)  # None: not stored
+    inline: bool = False
+    refused: str | None = None  # why it was not stored (too large, blocked type)
+    created_at: datetime = _created_at()

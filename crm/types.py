@@ -31,6 +31,16 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class AttachmentData:
+    """A file that came with a message; stored outside the message row."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+    inline: bool = False
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """One message from a citizen, parsed from a channel's raw payload."""
 
@@ -44,6 +54,7 @@ class InboundMessage:
     reply_channel: Channel | None = None  # where the citizen wants answers, when not the same
     new_ticket: bool = False  # the channel knows this is a new request (web form)
     metadata: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[AttachmentData, ...] = ()
 
 
 @dataclass(frozen=True)

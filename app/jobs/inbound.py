@@ -14,6 +14,8 @@ from crm.models import InboundStatus
 from routing.categories import category_by_slug
 from sqlalchemy.exc import IntegrityError
 
+from app.settings import attachment_policy
+
 log = logging.getLogger("guichet.jobs.inbound")
 
 
@@ -37,6 +39,7 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                         priority=category.priority if category else "normal",
                         default_region=settings.default_region,
                         reopen_within=timedelta(days=settings.reopen_window_days),
+                        attachment_policy=attachment_policy(settings),
                     )
             except (ParseError, DomainError) as exc:
                 mark_quarantined(event, f"{type(exc).__name__}: {exc}")

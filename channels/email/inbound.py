@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict
-
 from channels.email.parse import parse_email
-from crm.types import Channel, InboundMessage, Sender
+from crm.types import AttachmentData, Channel, InboundMessage, Sender
 
 channel = Channel.EMAIL
 
@@ -32,7 +30,8 @@ def parse(payload: bytes) -> InboundMessage:
             "in_reply_to": mail.in_reply_to,
             "references": mail.references,
             "auto_reply": mail.auto_reply,
-            "attachments": [asdict(a) for a in mail.attachments],
             "full_text": mail.text if mail.reply_text != mail.text else None,
         },
+        attachments=tuple(AttachmentData(a.filename, a.content_type, a.data, a.inline)
+                          for a in mail.attachments),
     )

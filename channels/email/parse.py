@@ -31,6 +31,7 @@ class Attachment:
     content_type: str
     size: int
     inline: bool = False
+    data: bytes = field(default=b"", repr=False, compare=False)  # the decoded bytes
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,7 @@ def _is_attachment(part: Message) -> bool:
 def _attachments(message: Message) -> list[Attachment]:
     found = []
     for part in message.walk():
-        if part.is_multipart() or part is message and not _is_attachment(part):
-            continue
-        if not _is_attachment(part):
+        if part.is_multipart() or not _is_attachment(part):
             continue
         try:
             payload = part.get_payload(decode=True) or b""
@@ -152,7 +151,8 @@ def _attachments(message: Message) -> list[Attachment]:
             payload = b""
         disposition = _header(part, "Content-Disposition").lower()
         found.append(Attachment(filename=_filename(part), content_type=_content_type(part),
-                                size=len(payload), inline=disposition.startswith("inline")))
+                                size=len(payload), inline=disposition.startswith("inline"),
+                                data=payload))
     return found
 
 

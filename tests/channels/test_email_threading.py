@@ -163,3 +163,33 @@ async def test_reply_long_after_closing_opens_a_linked_ticket(stack: Stack, tmp_
     assert (await stack.ticket(accepted["reference"]))["status"] == "closed"
     created = next(e for e in (await stack.ticket(row["reference"]))["timeline"] if e["kind"] == "created")
     assert "closed more than 14 days ago" in created["reason"] and created["data"]["related_ticket_id"]
+
+
+async def test_attachments_are_stored_outside_the_row_and_limits_hold(stack: Stack, tmp_path: Path) -> None:
+    import base64
+    import hashlib
+
+    photo, script = b"\xff\xd8\xff\xe0" + b"1" * 3000, b"MZ\x90\x00 not really a program"
+    raw = ("From: Claire <claire@example.org>\nSubject: Photos\nMessage-ID: <att@x>\nMIME-Version: 1.0\n"
+           "Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain; charset=utf-8\n\n"
+           "Voici les photos.\n--B\nContent-Type: image/jpeg\n"
+           "Content-Disposition: attachment; filename=\"trou.jpg\"\nContent-Transfer-Encoding: base64\n\n"
+           f"{base64.b64encode(photo).decode()}\n--B\nContent-Type: application/x-msdownload\n"
+           "Content-Disposition: attachment; filename=\"facture.exe\"\nContent-Transfer-Encoding: base64\n\n"
+           f"{base64.b64encode(script).decode()}\n--B--\n").encode()
+    path = tmp_path / "att.eml"
+    path.write_bytes(raw)
+    store = tmp_path / "store"
+    env_extra = {"GUICHET_ATTACHMENT_DIR": str(store)}
+    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url, **env_extra}
+    env.pop("GUICHET_REDIS_URL", None)
+    result = subprocess.run([GUICHET, "email", "ingest", str(path)], env=env, capture_output=True,
+                            text=True, timeout=120)
+    row = json.loads(result.stdout)
+    ticket = await stack.ticket(row["reference"])
+    files = ticket["messages"][0]["attachments"]
+    assert [(f["filename"], f["size"], f["refused"]) for f in files] == [
+        ("trou.jpg", len(photo), None), ("facture.exe", len(script), "blocked type application/x-msdownload")]
+    digest = hashlib.sha256(photo).hexdigest()
+    assert (store / digest[:2] / digest).read_bytes() == photo
+    assert len(list(store.rglob("*"))) == 2  # one folder, one file: the refused one is not kept
