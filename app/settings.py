@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         None, description="smtp://user:pass@host:port (smtps:// for TLS, ?starttls=true); unset: outbox only"
     )
     mail_from: str = Field("Guichet <noreply@guichet.localhost>", description="From of outbound email")
+    reply_address: str | None = Field(
+        None, description="plus-addressed Reply-To: replies go to local+<ticket token>@domain; "
+                          "unset: replies go to mail_from")
     mail_domain: str = Field("guichet.localhost", description="domain of our Message-IDs")
     public_url: str = Field("http://127.0.0.1:8000", description="public base URL (links, webhooks)")
     service_name: str = Field("Mairie de démonstration", description="name shown to citizens")
@@ -65,6 +68,16 @@ class Settings(BaseSettings):
         description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '
                     '"ssl|starttls|none", "user", "password", "folder", "processed_folder"}]',
     )
+
+    @field_validator("reply_address")
+    @classmethod
+    def _plain_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        local, at, domain = value.strip().rpartition("@")
+        if not at or not local or "." not in domain or "+" in local or any(c.isspace() for c in value.strip()):
+            raise ValueError("expected a plain address like guichet@town.example (no display name, no '+')")
+        return value.strip().lower()
 
 
 @lru_cache

@@ -32,6 +32,7 @@ async def ingest_message(
     default_region: str,
     reopen_within: timedelta = timedelta(days=14),
     attachment_policy: AttachmentPolicy | None = None,
+    reply_address: str | None = None,
 ) -> Ingested:
     """Identify the sender, thread onto an open ticket or open one, store the message.
 
@@ -42,7 +43,8 @@ async def ingest_message(
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
                                  language=language)
-    thread = await find_thread(session, message, who.citizen.id, reopen_within=reopen_within)
+    thread = await find_thread(session, message, who.citizen.id, reopen_within=reopen_within,
+                               reply_address=reply_address)
     ticket = thread.ticket
     new_ticket = ticket is None
     if ticket is None:

@@ -106,6 +106,9 @@ class Ticket(SQLModel, table=True):
     updated_at: datetime = _created_at()
     assigned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Plus-addressing token of the Reply-To we send (crm.reply_address); None on old tickets
+    # until their next answer.
+    reply_token: str | None = Field(default=None, max_length=32, unique=True)
 
 
 class Message(SQLModel, table=True):

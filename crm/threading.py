@@ -5,11 +5,12 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
 from crm.models import Ticket
+from crm.reply_address import tokens_in
 from crm.tickets import CLOSED_STATUSES, latest_open_ticket, ticket_by_rfc_message_ids
 from crm.types import Channel, InboundMessage
 
@@ -45,7 +46,10 @@ def _chain(message: InboundMessage) -> list[str]:
 
 
 async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id: int, *,
-                      reopen_within: timedelta = timedelta(days=14)) -> Thread:
+                      reopen_within: timedelta = timedelta(days=14),
+                      reply_address: str | None = None) -> Thread:
+    """The rules in order: the header chain, the reply token, the subject's reference
+    (only from the ticket's own citizen), the latest open ticket (not email), else new."""
     if message.new_ticket:
         return Thread(None, "a new request from the web form")
     chain = _chain(message)
@@ -54,6 +58,12 @@ async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id
         if ticket is not None:
             return _follow(ticket, "reply to a message of this ticket (In-Reply-To/References)",
                            reopen_within)
+    if reply_address:
+        tokens = tokens_in(message.metadata.get("recipients") or [], reply_address)
+        if tokens:
+            ticket = (await session.exec(select(Ticket).where(col(Ticket.reply_token).in_(tokens)))).first()
+            if ticket is not None:
+                return _follow(ticket, f"sent to the reply address of {ticket.reference}", reopen_within)
     match = REFERENCE_IN_TEXT.search(message.subject or "")
     if match:
         ticket = (await session.exec(select(Ticket).where(Ticket.reference == match.group(0).upper()))).first()

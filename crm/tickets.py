@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
 from crm.errors import NotFound
+from crm.reply_address import new_token
 from crm.models import (
     OPEN_STATUSES,
     EventKind,
@@ -90,6 +91,7 @@ async def open_ticket(
         origin_channel=origin.channel.value,
         reply_channel=(origin.reply_channel or origin.channel).value,
         language=language,
+        reply_token=new_token(),
     )
     session.add(ticket)
     await session.flush()

@@ -7,7 +7,8 @@ from typing import Any
 
 from crm import tickets
 from crm.errors import DomainError
-from crm.models import EventKind, Message
+from crm.models import EventKind, Message, Ticket
+from crm.reply_address import new_token, plus_address
 from crm.types import Channel
 from replies.models import Step
 from replies.outbox import find_delivery, queue_delivery
@@ -18,12 +19,18 @@ from app.reply_context import reply_context
 log = logging.getLogger("guichet.jobs.acknowledge")
 
 
-def threading_headers(inbound: Message) -> dict[str, str]:
-    """In-Reply-To and References pointing at the citizen's mail, so their client threads."""
-    if not inbound.rfc_message_id:
-        return {}
-    chain = [*(inbound.meta.get("references") or []), inbound.rfc_message_id]
-    return {"In-Reply-To": inbound.rfc_message_id, "References": " ".join(dict.fromkeys(chain))}
+def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None) -> dict[str, str]:
+    """In-Reply-To and References pointing at the citizen's mail, so their client threads;
+    Reply-To carrying the ticket's token, so a reply finds its ticket even without them."""
+    headers = {}
+    if inbound.rfc_message_id:
+        chain = [*(inbound.meta.get("references") or []), inbound.rfc_message_id]
+        headers |= {"In-Reply-To": inbound.rfc_message_id, "References": " ".join(dict.fromkeys(chain))}
+    if reply_address:
+        if ticket.reply_token is None:  # a ticket from before reply tokens
+            ticket.reply_token = new_token()
+        headers["Reply-To"] = plus_address(reply_address, ticket.reply_token)
+    return headers
 
 
 async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
@@ -69,7 +76,8 @@ async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
             delivery, _ = await queue_delivery(
                 session, ticket, channel=channel, to=to, rendered=rendered, dedupe_key=dedupe_key,
                 reason="acknowledgement of the citizen's message", header_message_id=header_id,
-                headers=threading_headers(message) if channel == Channel.EMAIL.value else None,
+                headers=email_headers(ticket, message, settings.reply_address)
+                if channel == Channel.EMAIL.value else None,
             )
             delivery_id = delivery.id
             await session.commit()

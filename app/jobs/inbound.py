@@ -40,6 +40,7 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                         default_region=settings.default_region,
                         reopen_within=timedelta(days=settings.reopen_window_days),
                         attachment_policy=attachment_policy(settings),
+                        reply_address=settings.reply_address,
                     )
             except (ParseError, DomainError) as exc:
                 mark_quarantined(event, f"{type(exc).__name__}: {exc}")

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+from email import policy
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+
 from channels.email.parse import parse_email
 from crm.types import AttachmentData, Channel, InboundMessage, Sender
 
@@ -30,8 +34,23 @@ def parse(payload: bytes) -> InboundMessage:
             "in_reply_to": mail.in_reply_to,
             "references": mail.references,
             "auto_reply": mail.auto_reply,
+            "recipients": recipients(payload),
             "full_text": mail.text if mail.reply_text != mail.text else None,
         },
         attachments=tuple(AttachmentData(a.filename, a.content_type, a.data, a.inline)
                           for a in mail.attachments),
     )
+
+
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+
+
+def recipients(payload: bytes) -> list[str]:
+    """Every address the mail was sent or delivered to, lowercased: where a reply token hides
+    (Delivered-To keeps it when the visible To was rewritten or the citizen was in Bcc)."""
+    try:
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(payload, headersonly=True)
+        values = [str(v) for name in RECIPIENT_HEADERS for v in headers.get_all(name) or []]
+        return list(dict.fromkeys(a.lower() for _, a in getaddresses(values) if "@" in a))
+    except Exception:  # a recipient list is a hint for threading, never a reason to fail
+        return []

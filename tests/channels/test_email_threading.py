@@ -24,8 +24,8 @@ def mail(tmp_path: Path, name: str, *, sender: str, subject: str, body: str,
     return path
 
 
-def ingest(stack: Stack, *paths: Path) -> list[dict]:
-    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url}
+def ingest(stack: Stack, *paths: Path, **env_extra: str) -> list[dict]:
+    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url, **env_extra}
     env.pop("GUICHET_REDIS_URL", None)
     result = subprocess.run([GUICHET, "email", "ingest", *map(str, paths)], env=env,
                             capture_output=True, text=True, timeout=120)
@@ -33,19 +33,18 @@ def ingest(stack: Stack, *paths: Path) -> list[dict]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-async def _ack_message_id(stack: Stack, reference: str) -> str:
+async def _ack_delivery(stack: Stack, reference: str) -> Delivery:
     ticket = await stack.ticket(reference)
     out = next(e for e in ticket["timeline"] if e["kind"] == "message_out")
     async with stack.session() as session:
-        delivery = (await session.exec(select(Delivery).where(
+        return (await session.exec(select(Delivery).where(
             Delivery.message_id == out["data"]["message_id"]))).one()
-    return delivery.header_message_id
 
 
 async def test_reply_to_our_acknowledgement_lands_on_its_ticket(stack: Stack, tmp_path: Path) -> None:
     accepted = await stack.post_request(email="nadia@example.org")
     await stack.drain()
-    ack_id = await _ack_message_id(stack, accepted["reference"])
+    ack_id = (await _ack_delivery(stack, accepted["reference"])).header_message_id
     reply = mail(tmp_path, "r1", sender="Nadia <nadia@example.org>",
                  subject="Re: Votre demande a bien été reçue",  # no reference: the headers decide
                  headers=f"In-Reply-To: {ack_id}\nReferences: {ack_id}\n",
@@ -92,14 +91,43 @@ async def test_acknowledgement_of_an_email_threads_in_the_citizen_client(stack: 
     first = mail(tmp_path, "first", sender="Omar <omar@example.org>", subject="Question",
                  headers="References: <older@client.example>\n", body="Bonjour, une question.")
     [row] = ingest(stack, first)
-    ticket = await stack.ticket(row["reference"])
-    out = next(e for e in ticket["timeline"] if e["kind"] == "message_out")
-    async with stack.session() as session:
-        delivery = (await session.exec(select(Delivery).where(
-            Delivery.message_id == out["data"]["message_id"]))).one()
+    delivery = await _ack_delivery(stack, row["reference"])
     assert delivery.to == "omar@example.org"
     assert delivery.headers == {"In-Reply-To": "<first@client.example>",
                                 "References": "<older@client.example> <first@client.example>"}
+
+
+async def test_reply_token_threads_a_reply_that_lost_its_headers(stack: Stack, tmp_path: Path) -> None:
+    """Some clients (and forwards from a phone) drop In-Reply-To and rewrite the subject:
+    the plus-addressed Reply-To still leads the reply to its ticket, and only a real token does."""
+    reply_to = {"GUICHET_REPLY_ADDRESS": "Guichet@Ville.fr"}
+    first = mail(tmp_path, "tok1", sender="Omar <omar@example.org>", subject="Question", body="Bonjour.")
+    [row] = ingest(stack, first, **reply_to)
+    headers = (await _ack_delivery(stack, row["reference"])).headers
+    local, _, domain = headers["Reply-To"].partition("@")
+    assert local.startswith("guichet+") and domain == "ville.fr"
+    token = local.removeprefix("guichet+")
+    assert len(token) == 20
+
+    answer = tmp_path / "tok2"
+    answer.write_bytes(("From: Omar B. <omar.pro@work.example>\nTo: " + headers["Reply-To"] + "\n"
+                        "Subject: ma réponse\nMessage-ID: <tok2@work.example>\n\nVoici la pièce.").encode())
+    bcc = tmp_path / "tok3"  # the token only in the envelope header, as after a Bcc or a redirect
+    bcc.write_bytes(("From: omar@example.org\nTo: mairie@ville.fr\nDelivered-To: " + headers["Reply-To"].upper()
+                     + "\nSubject: encore\nMessage-ID: <tok3@x>\n\nEt une autre.").encode())
+    forged = tmp_path / "tok4"
+    forged.write_bytes(("From: omar@example.org\nTo: guichet+" + "0" * 20 + "@ville.fr\n"
+                        "Subject: deviné\nMessage-ID: <tok4@x>\n\nUn jeton inventé.").encode())
+    other_domain = tmp_path / "tok5"
+    other_domain.write_bytes(("From: omar@example.org\nTo: guichet+" + token + "@elsewhere.fr\n"
+                              "Subject: ailleurs\nMessage-ID: <tok5@x>\n\nAutre domaine.").encode())
+    rows = ingest(stack, answer, bcc, forged, other_domain, **reply_to)
+    assert [r["reference"] == row["reference"] for r in rows] == [True, True, False, False]
+    threaded = [e for e in (await stack.ticket(row["reference"]))["timeline"] if e["kind"] == "message_in"]
+    assert all(f"sent to the reply address of {row['reference']}" in e["reason"] for e in threaded[1:])
+    # Without the setting, tokens mean nothing and no Reply-To is sent.
+    [plain] = ingest(stack, mail(tmp_path, "tok6", sender="lea@example.org", subject="Q", body="B"))
+    assert "Reply-To" not in (await _ack_delivery(stack, plain["reference"])).headers
 
 
 async def test_quarantine_is_listed_and_replayable(stack: Stack, tmp_path: Path) -> None:
@@ -180,12 +208,7 @@ async def test_attachments_are_stored_outside_the_row_and_limits_hold(stack: Sta
     path = tmp_path / "att.eml"
     path.write_bytes(raw)
     store = tmp_path / "store"
-    env_extra = {"GUICHET_ATTACHMENT_DIR": str(store)}
-    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url, **env_extra}
-    env.pop("GUICHET_REDIS_URL", None)
-    result = subprocess.run([GUICHET, "email", "ingest", str(path)], env=env, capture_output=True,
-                            text=True, timeout=120)
-    row = json.loads(result.stdout)
+    [row] = ingest(stack, path, GUICHET_ATTACHMENT_DIR=str(store))
     ticket = await stack.ticket(row["reference"])
     files = ticket["messages"][0]["attachments"]
     assert [(f["filename"], f["size"], f["refused"]) for f in files] == [
