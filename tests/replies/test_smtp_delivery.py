@@ -10,6 +10,7 @@ mail is sent twice.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.utils import parseaddr
@@ -73,7 +74,7 @@ def job_context(stack: Stack, queue: NoQueue) -> dict[str, Any]:
 
 async def test_acknowledgement_is_mailed_once(seeded: Settings) -> None:
     with smtp_server() as (server, port):
-        async with app_mailing_to(seeded, port) as stack:
+        async with app_mailing_to(seeded, port, reply_address="guichet@mairie.example") as stack:
             accepted = await stack.post_request(name="Nadia Amrani", email="Nadia@Example.org")
             await stack.drain()
 
@@ -88,6 +89,7 @@ async def test_acknowledgement_is_mailed_once(seeded: Settings) -> None:
             message_id = mail["Message-ID"]
             assert message_id.startswith("<") and message_id.endswith("@" + stack.settings.mail_domain + ">")
             assert mail["Auto-Submitted"] == "auto-replied"
+            assert re.fullmatch(r"guichet\+[0-9a-f]{20}@mairie\.example", mail["Reply-To"])
             assert mail["Date"]
             # Non-ASCII headers (the French subject) are encoded: any SMTP server takes them.
             head = envelope.content.split(b"\r\n\r\n", 1)[0]
