@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     reply_address: str | None = Field(
         None, description="plus-addressed Reply-To: replies go to local+<ticket token>@domain; "
                           "unset: replies go to mail_from")
+    agent_forwards: bool = Field(
+        True, description="a mail an agent forwards from their own mailbox is filed as the original sender's")
     mail_domain: str = Field("guichet.localhost", description="domain of our Message-IDs")
     public_url: str = Field("http://127.0.0.1:8000", description="public base URL (links, webhooks)")
     service_name: str = Field("Mairie de démonstration", description="name shown to citizens")

@@ -29,6 +29,9 @@ class InboundParser(Protocol):
 
     def parse(self, payload: bytes) -> InboundMessage: ...
 
+    # Optional: `forwarded_original(payload, message) -> InboundMessage | None`, the message
+    # re-attributed to the author of what it forwards (email implements it).
+
 
 class OutboundSender(Protocol):
     channel: Channel

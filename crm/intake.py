@@ -66,6 +66,8 @@ async def ingest_message(
             await set_status(session, ticket, TicketStatus.OPEN,
                              reason="reopened: the citizen wrote again", actor_type="citizen",
                              actor_id=who.citizen.id)
+    if message.metadata.get("forwarded_by"):
+        threading += f"; forwarded in by {message.metadata['forwarded_by']}, filed as the original sender's"
     stored = await add_inbound_message(session, ticket, who.citizen.id, message, threading)
     stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
     if message.attachments and attachment_policy is not None:

@@ -14,7 +14,7 @@ from crm.reply_address import tokens_in
 from crm.tickets import CLOSED_STATUSES, latest_open_ticket, ticket_by_rfc_message_ids
 from crm.types import Channel, InboundMessage
 
-REFERENCE_IN_TEXT = re.compile(r"\bGRU-\d{4}-\d{6}\b", re.I)
+REFERENCE_IN_TEXT = re.compile(r"\bGRU-\d{4}-\d{6}\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,12 @@ async def create_agent(
     return agent
 
 
+async def find_agent_by_email(session: AsyncSession, email: str) -> Agent | None:
+    return (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
+
+
 async def get_agent_by_email(session: AsyncSession, email: str) -> Agent:
-    agent = (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
+    agent = await find_agent_by_email(session, email)
     if agent is None:
         raise NotFound(f"no agent with email {email}")
     return agent

@@ -5,6 +5,7 @@ import logging
 from email.utils import make_msgid
 from typing import Any
 
+from app.reply_context import reply_context
 from crm import tickets
 from crm.errors import DomainError
 from crm.models import EventKind, Message, Ticket
@@ -13,8 +14,6 @@ from crm.types import Channel
 from replies.models import Step
 from replies.outbox import find_delivery, queue_delivery
 from replies.templates import find_template, render
-
-from app.reply_context import reply_context
 
 log = logging.getLogger("guichet.jobs.acknowledge")
 

@@ -5,16 +5,18 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
+from app.settings import attachment_policy
 from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, mark_processed, mark_quarantined
 from crm.intake import ingest_message
-from crm.tickets import find_inbound_message
 from crm.models import InboundStatus
+from crm.tickets import find_inbound_message
+from crm.types import InboundMessage
+from routing.agents import find_agent_by_email
 from routing.categories import category_by_slug
-from sqlalchemy.exc import IntegrityError
-
-from app.settings import attachment_policy
 
 log = logging.getLogger("guichet.jobs.inbound")
 
@@ -30,7 +32,8 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
             try:
                 if parser is None:
                     raise ParseError(f"no parser for channel {event.channel}")
-                message = parser.parse(event.payload)
+                message = await _filed_for_whom(session, parser, event.payload, parser.parse(event.payload),
+                                                enabled=settings.agent_forwards)
                 category = await category_by_slug(session, message.category) if message.category else None
                 async with session.begin_nested():
                     ingested = await ingest_message(
@@ -61,6 +64,19 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
         job_id=f"assign_ticket:{ingested.ticket_id}:{ingested.message_id}",
     )
     return "processed"
+
+
+async def _filed_for_whom(session: Any, parser: Any, payload: bytes, message: InboundMessage, *,
+                          enabled: bool) -> InboundMessage:
+    """An agent forwarding a citizen's mail from their own mailbox files it as the citizen's.
+    Only agents: anyone else forwarding something stays the author of what they send."""
+    unwrap = getattr(parser, "forwarded_original", None)
+    if not enabled or unwrap is None or not message.sender.email:
+        return message
+    agent = await find_agent_by_email(session, message.sender.email)
+    if agent is None or not agent.active:
+        return message
+    return unwrap(payload, message) or message
 
 
 async def _count_failure(ctx: dict[str, Any], event_id: int, exc: Exception) -> None:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from channels.email.forwarded import original_of
 from channels.email.parse import parse_email
 from crm.types import AttachmentData, Channel, InboundMessage, Sender
 
@@ -54,3 +56,28 @@ def recipients(payload: bytes) -> list[str]:
         return list(dict.fromkeys(a.lower() for _, a in getaddresses(values) if "@" in a))
     except Exception:  # a recipient list is a hint for threading, never a reason to fail
         return []
+
+
+def forwarded_original(payload: bytes, message: InboundMessage) -> InboundMessage | None:
+    """The same message re-attributed to the author of the mail it forwards, or None.
+
+    The caller decides whether the forwarder may speak for someone else (an agent
+    forwarding from their mailbox may; a stranger may not).
+    """
+    try:
+        mail = parse_email(payload)
+        original = original_of(payload, mail.text, mail.subject)
+    except Exception:
+        return None
+    if original is None or original.from_address == (message.sender.email or "").lower():
+        return None
+    return replace(
+        message,
+        sender=Sender(name=original.from_name, email=original.from_address),
+        subject=original.subject or message.subject,
+        text=original.text or message.text,
+        metadata={**message.metadata, "in_reply_to": original.in_reply_to,
+                  "references": original.references, "full_text": None,
+                  "forwarded_by": (message.sender.email or "").lower(),
+                  "original_date": original.date},
+    )

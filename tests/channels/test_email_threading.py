@@ -216,3 +216,33 @@ async def test_attachments_are_stored_outside_the_row_and_limits_hold(stack: Sta
     digest = hashlib.sha256(photo).hexdigest()
     assert (store / digest[:2] / digest).read_bytes() == photo
     assert len(list(store.rglob("*"))) == 2  # one folder, one file: the refused one is not kept
+
+
+FORWARD = ("Pour traitement.\n\n---------- Forwarded message ---------\n"
+           "From: Nadia Amrani <nadia.amrani@example.org>\nDate: Mon, 2 Mar 2026 09:14\n"
+           "Subject: Acte de naissance\nTo: {to}\n\nBonjour, je voudrais une copie de mon acte.")
+
+
+async def test_a_forward_from_an_agent_is_filed_as_the_citizen_s(stack: Stack, tmp_path: Path) -> None:
+    by_agent = mail(tmp_path, "fwd-agent", sender="Amina Benali <Amina.Benali@demo.guichet.fr>",
+                    subject="Fwd: Acte de naissance", body=FORWARD.format(to="amina.benali@demo.guichet.fr"))
+    by_stranger = mail(tmp_path, "fwd-stranger", sender="eve@example.org", subject="Fwd: Acte de naissance",
+                       body=FORWARD.format(to="eve@example.org"))
+    agent_row, stranger_row = ingest(stack, by_agent, by_stranger)
+    ticket = await stack.ticket(agent_row["reference"])
+    assert [p["value"] for p in ticket["citizen"]["contact_points"]] == ["nadia.amrani@example.org"]
+    assert ticket["messages"][0]["text"] == "Bonjour, je voudrais une copie de mon acte."
+    assert ticket["subject"] == "Acte de naissance"
+    received = next(e for e in ticket["timeline"] if e["kind"] == "message_in")
+    assert "forwarded in by amina.benali@demo.guichet.fr" in received["reason"]
+    # The acknowledgement goes to the citizen, who did not know their mail went through an agent.
+    assert (await _ack_delivery(stack, agent_row["reference"])).to == "nadia.amrani@example.org"
+    # Anyone else forwarding a mail stays its author: nobody files requests in another's name.
+    other = await stack.ticket(stranger_row["reference"])
+    assert [p["value"] for p in other["citizen"]["contact_points"]] == ["eve@example.org"]
+    # Switched off, an agent's forward is the agent's mail like any other.
+    [off] = ingest(stack, mail(tmp_path, "fwd-off", sender="amina.benali@demo.guichet.fr",
+                               subject="Fwd: x", body=FORWARD.format(to="a@b.fr")),
+                   GUICHET_AGENT_FORWARDS="false")
+    assert [p["value"] for p in (await stack.ticket(off["reference"]))["citizen"]["contact_points"]] == [
+        "amina.benali@demo.guichet.fr"]
