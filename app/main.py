@@ -9,11 +9,11 @@ from pathlib import Path
 
 from arq.connections import ArqRedis
 from litestar import Litestar, get
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -27,6 +27,7 @@ from app.dependencies import provide_queue, provide_session, provide_settings
 from app.errors import EXCEPTION_HANDLERS
 from app.jobs import FUNCTIONS
 from app.jobs.context import build_job_context
+from app.jobs.email_idle import MailWatchers
 from app.queue import ArqQueue, InProcessQueue
 from app.settings import Settings, get_settings
 from app.web.request_form import request_form, submit_request_form
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.redis = None
-        ticker = None
+        ticker = watchers = None
         if settings.redis_url:
             # Connects lazily: the app starts while Redis is down and /ready says so.
             app.state.redis = ArqRedis.from_url(settings.redis_url)
@@ -71,11 +72,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await queue.enqueue("sweep", 0, job_id="sweep:startup")
             ticker = asyncio.create_task(_sweep_every(queue, settings.sweep_interval_seconds,
                                                       poll_mail=bool(settings.imap_mailboxes)))
+            watchers = MailWatchers(ctx)
+            watchers.start()
         try:
             yield
         finally:
             if ticker is not None:
                 ticker.cancel()
+            if watchers is not None:
+                await watchers.close()
             if isinstance(app.state.queue, InProcessQueue):
                 await app.state.queue.stop()
             if app.state.redis is not None:

@@ -21,6 +21,7 @@ class MailboxSettings(BaseModel):
     folder: str = "INBOX"
     processed_folder: str | None = None
     max_bytes: int = 25 * 1024 * 1024
+    idle: bool = True  # also wait in IMAP IDLE (when the server offers it) besides polling
 
 
 class Settings(BaseSettings):
@@ -68,7 +69,7 @@ class Settings(BaseSettings):
     imap_mailboxes: list[MailboxSettings] = Field(
         default_factory=list,
         description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '
-                    '"ssl|starttls|none", "user", "password", "folder", "processed_folder"}]',
+                    '"ssl|starttls|none", "user", "password", "folder", "processed_folder", "idle"}]',
     )
 
     @field_validator("reply_address")

@@ -11,12 +11,14 @@ from arq.worker import Worker
 from app.db import make_engine
 from app.jobs import FUNCTIONS
 from app.jobs.context import build_job_context
+from app.jobs.email_idle import MailWatchers
 from app.logs import configure_logging
 from app.queue import ArqQueue
 from app.settings import Settings
 
 
-def worker_options(settings: Settings) -> dict[str, Any]:
+def worker_options(settings: Settings, *, watch_mail: bool = False) -> dict[str, Any]:
+    """watch_mail: also sit in IMAP IDLE on each mailbox (a long-running worker, not a burst)."""
     if not settings.redis_url:
         raise ValueError("GUICHET_REDIS_URL is not set: without Redis, jobs run inside `guichet serve`")
 
@@ -25,8 +27,13 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         ctx.update(build_job_context(settings, engine, ArqQueue(ctx["redis"], settings.queue_name)))
         # Pick up what a crashed process or a lost enqueue left behind.
         await ctx["queue"].enqueue("sweep", 0, job_id=f"sweep:startup:{time.time_ns()}")
+        if watch_mail:
+            ctx["mail_watchers"] = MailWatchers(ctx)
+            ctx["mail_watchers"].start()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "mail_watchers" in ctx:
+            await ctx["mail_watchers"].close()
         if "engine" in ctx:
             await ctx["engine"].dispose()
 
@@ -48,4 +55,4 @@ def worker_options(settings: Settings) -> dict[str, Any]:
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     configure_logging(settings.log_level, settings.log_json)
-    Worker(**worker_options(settings), burst=burst).run()
+    Worker(**worker_options(settings, watch_mail=not burst), burst=burst).run()

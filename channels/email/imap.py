@@ -8,6 +8,9 @@ next poll fetches them again, and the raw log's uniqueness drops the repeat.
 from __future__ import annotations
 
 import ssl
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -26,6 +29,7 @@ class Mailbox:
     folder: str = "INBOX"
     processed_folder: str | None = None
     max_bytes: int = 25 * 1024 * 1024
+    idle: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,34 @@ def mark_recorded(mailbox: Mailbox, uids: list[int]) -> None:
                 client.uid_expunge(uids)
     finally:
         client.logout()
+
+
+def wait_for_mail(mailbox: Mailbox, stop: threading.Event, on_new_mail: Callable[[], None], *,
+                  renew_seconds: float = 25 * 60, check_seconds: float = 1.0) -> bool:
+    """Sit in IMAP IDLE on the folder and call on_new_mail whenever the server announces a
+    message, until `stop` is set. False at once when the server cannot IDLE (polling covers it).
+
+    IDLE is renewed before the 29 minutes after which servers may drop it (RFC 2177);
+    `stop` is looked at every check_seconds, so a worker shuts down promptly.
+    """
+    client = _connect(mailbox)
+    try:
+        if not client.has_capability("IDLE"):
+            return False
+        client.select_folder(mailbox.folder, readonly=True)
+        while not stop.is_set():
+            client.idle()
+            renew_at = time.monotonic() + renew_seconds
+            try:
+                while not stop.is_set() and time.monotonic() < renew_at:
+                    responses = client.idle_check(timeout=check_seconds)
+                    if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                        on_new_mail()
+            finally:
+                client.idle_done()
+        return True
+    finally:
+        try:
+            client.logout()
+        except Exception:  # the connection is already gone: nothing to close
+            pass

@@ -1,18 +1,23 @@
 """IMAP in against a real Dovecot: poll, record, flag; a crash in between doubles nothing."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from app.jobs.email_idle import MailWatchers
 from app.jobs.email_poll import mailboxes, poll_mailboxes, record_fetched
 from app.registry import PARSERS
 from app.settings import MailboxSettings, Settings
 from channels.email.imap import RECORDED, fetch_unrecorded
+from crm.models import InboundEvent
 from tests.conftest import Stack
 from tests.imap_server import ImapServer, imap_server
 
@@ -123,3 +128,53 @@ def test_cli_poll_once(imap: ImapServer, tmp_path: Path) -> None:
     ingested = subprocess.run([GUICHET, "outbox", "list", "--json"], env=env, capture_output=True,
                               text=True, timeout=60)
     assert ingested.returncode == 0
+
+
+async def _wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_idle_records_a_mail_within_seconds_not_at_the_next_poll(stack: Stack, imap: ImapServer) -> None:
+    settings = with_mailbox(stack, imap)
+    watchers = MailWatchers(ctx_for(stack, settings))
+    watchers.start()
+    try:
+        await asyncio.sleep(1.0)  # IDLE starts in a thread; a mail before it waits for the poll
+        imap.deliver(raw_mail(7, sender="vite@example.org"))
+        # The scheduled poll is 30 s away: only IDLE can record it this fast.
+        assert await _wait_for(lambda: _recorded(stack, "<mail-7@example.org>"), 10)
+        assert await _wait_for(lambda: _flagged(imap), 5)  # flagged after the commit
+    finally:
+        started = time.monotonic()
+        await watchers.close()
+        assert time.monotonic() - started < 5  # a worker stops promptly, IDLE or not
+    await stack.drain()
+    assert await _reference_of(stack, "<mail-7@example.org>")
+
+
+async def test_no_idle_watcher_when_switched_off_and_a_bad_login_never_crashes(
+        stack: Stack, imap: ImapServer) -> None:
+    off = MailWatchers(ctx_for(stack, with_mailbox(stack, imap, idle=False)))
+    off.start()
+    assert off.tasks == []
+    await off.close()
+    broken = MailWatchers(ctx_for(stack, with_mailbox(stack, imap, password="wrong")))
+    broken.start()
+    await asyncio.sleep(1.5)
+    assert not any(task.done() for task in broken.tasks)  # retrying, not dead
+    await broken.close()
+
+
+async def _flagged(imap: ImapServer) -> bool:
+    return all(RECORDED in flags for flags in (await asyncio.to_thread(imap.flags, "INBOX")).values())
+
+
+async def _recorded(stack: Stack, message_id: str) -> bool:
+    async with stack.session() as session:
+        rows = (await session.exec(select(InboundEvent.external_id))).all()
+    return any(message_id in row for row in rows)
