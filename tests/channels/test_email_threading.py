@@ -246,3 +246,21 @@ async def test_a_forward_from_an_agent_is_filed_as_the_citizen_s(stack: Stack, t
                    GUICHET_AGENT_FORWARDS="false")
     assert [p["value"] for p in (await stack.ticket(off["reference"]))["citizen"]["contact_points"]] == [
         "amina.benali@demo.guichet.fr"]
+
+
+async def test_a_reply_to_an_agent_who_answered_from_outlook_finds_the_ticket(
+        stack: Stack, tmp_path: Path) -> None:
+    """The agent answered from their own Outlook, so our store never saw that answer: the
+    citizen's reply still names their first mail in References, and that is enough."""
+    first = mail(tmp_path, "ol-first", sender="Paul <paul@example.org>", subject="Stationnement",
+                 body="Puis-je avoir une carte de résident ?")
+    [row] = ingest(stack, first)
+    reply = mail(tmp_path, "ol-reply", sender="Paul <paul@example.org>", subject="RE: RE: Stationnement",
+                 headers="In-Reply-To: <AM0PR01MB1234@eurprd01.prod.outlook.com>\n"
+                         "References: <ol-first@client.example> <AM0PR01MB1234@eurprd01.prod.outlook.com>\n",
+                 body="Merci, je passe demain.\n\nDe : Agent <agent@ville.fr>\nEnvoyé : lundi\nÀ : Paul\n"
+                      "Objet : RE: Stationnement\n\nOui, venez avec un justificatif.")
+    [again] = ingest(stack, reply)
+    assert again["reference"] == row["reference"]
+    texts = [m["text"] for m in (await stack.ticket(row["reference"]))["messages"] if m["direction"] == "in"]
+    assert texts[-1] == "Merci, je passe demain."
