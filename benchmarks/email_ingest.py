@@ -1,0 +1,126 @@
+"""Email ingest end to end on PostgreSQL with ONE worker process (issue 3's target: >= 200/s).
+
+N raw emails are recorded as inbound events (what the IMAP poller does) while a real
+`guichet worker` process is already running; the clock starts when their jobs are
+enqueued and stops when every message has a ticket, the ticket an agent, and its
+acknowledgement a queued delivery. Each message comes from a new citizen (the costly
+case: a citizen and a contact point to create). Baseline in the same run: the same raw
+payloads stored with plain SQLAlchemy Core inserts, one transaction each.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from arq.connections import ArqRedis
+from sqlalchemy import func
+from sqlmodel import select
+
+from app.db import make_engine, make_sessionmaker
+from app.queue import ArqQueue
+from benchmarks.pipeline import _baseline, _prepare
+from crm.inbound import record_inbound
+from crm.models import Ticket
+from replies.models import Delivery
+
+SUBJECTS = ["Acte de naissance", "Permis de construire", "Nid de poule rue Hugo", "Inscription cantine",
+            "Attestation de domicile", "Question sur ma taxe", "طلب شهادة السكنى", "Carte de stationnement"]
+
+
+@dataclass
+class Result:
+    n: int
+    per_s: float
+    baseline_per_s: float
+    worker_cpu_ms_per_message: float
+
+    @property
+    def ratio(self) -> float:
+        return self.per_s / self.baseline_per_s
+
+
+def raw_email(i: int) -> bytes:
+    subject = SUBJECTS[i % len(SUBJECTS)]
+    return (f"From: Citoyen {i} <citoyen.{i}@example.org>\r\nTo: accueil@ville.example\r\n"
+            f"Subject: {subject}\r\nMessage-ID: <bench-{i}-{uuid.uuid4().hex}@example.org>\r\n"
+            "Date: Mon, 2 Mar 2026 09:14:00 +0100\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            f"Bonjour,\r\n\r\nJe vous écris au sujet de : {subject}. Pouvez-vous m'indiquer les pièces "
+            "à fournir et le délai ?\r\n\r\nCordialement,\r\nCitoyen\r\n\r\nEnvoyé de mon iPhone\r\n").encode()
+
+
+async def _wait_ready(redis: ArqRedis, queue_name: str, worker: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with {worker.returncode}")
+        if await redis.exists(f"{queue_name}:health-check"):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the worker did not start")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(database_url: str, redis_url: str, n: int) -> Result:
+    await _prepare(database_url)
+    queue_name = f"guichet-bench-ingest:{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "GUICHET_DATABASE_URL": database_url, "GUICHET_REDIS_URL": redis_url,
+           "GUICHET_QUEUE_NAME": queue_name, "GUICHET_LOG_LEVEL": "WARNING", "GUICHET_IMAP_MAILBOXES": "[]",
+           "GUICHET_SMTP_URL": ""}
+    worker = subprocess.Popen([str(Path(sys.executable).with_name("guichet")), "worker"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    redis = ArqRedis.from_url(redis_url)
+    engine = make_engine(database_url)
+    sessionmaker = make_sessionmaker(engine)
+    try:
+        await _wait_ready(redis, queue_name, worker)
+        await asyncio.sleep(1)  # the start-up sweep finds nothing; let it finish
+        ids = []
+        async with sessionmaker() as session:
+            for i in range(n):
+                raw = raw_email(i)
+                recorded = await record_inbound(session, channel="email", external_id=f"bench:{i}:{uuid.uuid4()}",
+                                                payload=raw)
+                ids.append(recorded.event.id)
+            await session.commit()
+        queue = ArqQueue(redis, queue_name)
+        cpu_before = _cpu_seconds(worker.pid)
+        start = time.perf_counter()
+        for event_id in ids:
+            await queue.enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}")
+        while True:
+            async with sessionmaker() as session:
+                assigned = (await session.exec(select(func.count()).select_from(Ticket)
+                                               .where(Ticket.assignee_id.is_not(None)))).one()
+                queued = (await session.exec(select(func.count()).select_from(Delivery))).one()
+            if assigned >= n and queued >= n:
+                break
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker died: {worker.stderr.read().decode()[-2000:]}")
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        cpu = _cpu_seconds(worker.pid) - cpu_before
+        baseline = await _baseline(engine, n)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        await redis.aclose()
+        await engine.dispose()
+    return Result(n, n / elapsed, baseline, cpu / n * 1000)
+
+
+def as_row(result: Result) -> dict:
+    return {**asdict(result), "ratio_to_baseline": result.ratio}
