@@ -65,8 +65,8 @@ async def record_event(
         actor_id=actor_id,
         data=data or {},
     )
+    # Not flushed here: events go out with the next flush, many rows in one INSERT.
     session.add(event)
-    await session.flush()
     return event
 
 

@@ -5,7 +5,10 @@ import logging
 from email.utils import make_msgid
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from app.reply_context import reply_context
+from app.settings import Settings
 from crm import tickets
 from crm.errors import DomainError
 from crm.models import EventKind, Message, Ticket
@@ -33,10 +36,9 @@ def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None) -
 
 
 async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
-    settings = ctx["settings"]
-    dedupe_key = f"ack:{message_id}"
+    """The job: acknowledge one message in a transaction of its own (the sweep's way in)."""
     async with ctx["sessionmaker"]() as session:
-        existing = await find_delivery(session, dedupe_key)
+        existing = await find_delivery(session, f"ack:{message_id}")
         if existing is not None:
             delivery_id = existing.id
         else:
@@ -45,40 +47,49 @@ async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
                 return "no such message"
             ticket = await tickets.get_ticket(session, message.ticket_id, for_update=True)
             await session.refresh(message)  # as it is now that the ticket is ours
-            if not message.awaiting_acknowledgement and await find_delivery(session, dedupe_key) is None:
+            if not message.awaiting_acknowledgement and await find_delivery(session, f"ack:{message_id}") is None:
                 return "already decided"  # a note on the ticket says why there is none
-            channel = ticket.reply_channel
-            to = message.meta.get("reply_to")
-            template = await find_template(
-                session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
-                category_id=ticket.category_id, language=ticket.language,
-                default_language=settings.default_language,
-            )
-            problem = None
-            if not to:
-                problem = f"no {channel} address to acknowledge to"
-            elif template is None:
-                problem = f"no acknowledgement template for {channel}"
-            else:
-                try:
-                    rendered = render(template, await reply_context(session, ticket, settings))
-                except DomainError as exc:
-                    problem = f"acknowledgement template failed: {exc}"
-            tickets.mark_acknowledged(message)
-            if problem:
-                await tickets.record_event(session, ticket.id, EventKind.NOTE,
-                                           reason=f"no acknowledgement sent: {problem}")
-                await session.commit()
-                log.warning("ticket %s not acknowledged: %s", ticket.id, problem)
-                return "not acknowledged"
-            header_id = make_msgid(domain=settings.mail_domain) if channel == Channel.EMAIL.value else None
-            delivery, _ = await queue_delivery(
-                session, ticket, channel=channel, to=to, rendered=rendered, dedupe_key=dedupe_key,
-                reason="acknowledgement of the citizen's message", header_message_id=header_id,
-                headers=email_headers(ticket, message, settings.reply_address)
-                if channel == Channel.EMAIL.value else None,
-            )
-            delivery_id = delivery.id
+            delivery_id = await queue_acknowledgement(session, ctx["settings"], ticket, message)
             await session.commit()
+            if delivery_id is None:
+                return "not acknowledged"
     await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
     return "queued"
+
+
+async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticket: Ticket,
+                                message: Message) -> int | None:
+    """Render the acknowledgement of `message` and queue it, in the caller's transaction (the
+    ticket row locked by the caller). The delivery id; None when none can be sent, and then a
+    note on the ticket says why. Either way the message no longer awaits one."""
+    channel = ticket.reply_channel
+    to = message.meta.get("reply_to")
+    template = await find_template(
+        session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
+        category_id=ticket.category_id, language=ticket.language,
+        default_language=settings.default_language,
+    )
+    problem = None
+    if not to:
+        problem = f"no {channel} address to acknowledge to"
+    elif template is None:
+        problem = f"no acknowledgement template for {channel}"
+    else:
+        try:
+            rendered = render(template, await reply_context(session, ticket, settings))
+        except DomainError as exc:
+            problem = f"acknowledgement template failed: {exc}"
+    tickets.mark_acknowledged(message)
+    if problem:
+        await tickets.record_event(session, ticket.id, EventKind.NOTE,
+                                   reason=f"no acknowledgement sent: {problem}")
+        log.warning("ticket %s not acknowledged: %s", ticket.id, problem)
+        return None
+    header_id = make_msgid(domain=settings.mail_domain) if channel == Channel.EMAIL.value else None
+    delivery, _ = await queue_delivery(
+        session, ticket, channel=channel, to=to, rendered=rendered, dedupe_key=f"ack:{message.id}",
+        reason="acknowledgement of the citizen's message", header_message_id=header_id,
+        headers=email_headers(ticket, message, settings.reply_address)
+        if channel == Channel.EMAIL.value else None,
+    )
+    return delivery.id

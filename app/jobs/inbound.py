@@ -7,15 +7,17 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from app.jobs.acknowledge import queue_acknowledgement
 from app.settings import attachment_policy
 from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, mark_processed, mark_quarantined
-from crm.intake import ingest_message
-from crm.models import InboundStatus
+from crm.intake import Ingested, ingest_message
+from crm.models import InboundStatus, Message, Ticket
 from crm.tickets import find_inbound_message
 from crm.types import InboundMessage
 from routing.agents import find_agent_by_email
+from routing.assign import assign_ticket as assign
 from routing.categories import category_by_slug
 
 log = logging.getLogger("guichet.jobs.inbound")
@@ -51,6 +53,11 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                 log.warning("inbound event %s quarantined: %s", event_id, type(exc).__name__)
                 return "quarantined"
             mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
+            # Assignment and acknowledgement in the same transaction: a request is never
+            # half-taken-in, and one commit instead of three. Their own jobs (assign_ticket,
+            # acknowledge_message) remain the sweep's way to finish older work.
+            await assign(session, ingested.ticket_id)
+            delivery_id = await _acknowledge_if_awaited(session, settings, ingested)
             await session.commit()
     except IntegrityError:
         # The message is stored already: by a concurrent run of this event, or from another
@@ -59,11 +66,17 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
     except Exception as exc:
         await _count_failure(ctx, event_id, exc)
         raise
-    await ctx["queue"].enqueue(
-        "assign_ticket", ingested.ticket_id, ingested.message_id if ingested.new_ticket else None,
-        job_id=f"assign_ticket:{ingested.ticket_id}:{ingested.message_id}",
-    )
+    if delivery_id is not None:
+        await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
     return "processed"
+
+
+async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested) -> int | None:
+    message = await session.get(Message, ingested.message_id)
+    if not message.awaiting_acknowledgement:
+        return None
+    ticket = await session.get(Ticket, ingested.ticket_id)  # locked by the assignment
+    return await queue_acknowledgement(session, settings, ticket, message)
 
 
 async def _filed_for_whom(session: Any, parser: Any, payload: bytes, message: InboundMessage, *,
