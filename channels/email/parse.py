@@ -22,6 +22,7 @@ AUTO_SUBJECT = re.compile(
     r"^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|out of (the )?office|réponse automatique"
     r"|absence|rd:|undeliverable|delivery status notification|mail delivery failed"
     r"|non remis|رد تلقائي)\b", re.I)
+LATIN1_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso-ir-100", "cp819", "ibm819"}
 BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.I)
 
 
@@ -79,6 +80,8 @@ def _decode(payload: bytes, declared: str | None) -> str:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if declared and declared.lower().replace("_", "-") in LATIN1_LABELS:
+        declared = "cp1252"  # as browsers do: mail labelled Latin-1 is Windows-1252 (€, curly quotes)
     for charset in (declared, "cp1252"):
         if charset:
             try:

@@ -10,6 +10,9 @@ ATTRIBUTION = re.compile(
     r"^(on|le|el|am|op|il|em|في|بتاريخ)\b.{3,400}?"
     r"(wrote|a écrit|a ecrit|escribió|schrieb|schreef|ha scritto|escreveu|كتب|كتبت)\s*:\s*$",
     re.I | re.S)
+# Arabic clients put the verb before the name: "في 2 مارس 2026، كتب X <x@y>:" (Apple Mail,
+# Thunderbird) or "في الاثنين، … تمت كتابة ما يلي بواسطة X <x@y>:" (Gmail).
+ARABIC_ATTRIBUTION = re.compile(r"^(في|بتاريخ)\s.{3,400}?(كتب|كتبت|تمت كتابة ما يلي بواسطة).{0,300}:\s*$", re.S)
 NAMED_ATTRIBUTION = re.compile(
     r"^.{0,200}<?[^<>\s@]+@[^<>\s@]+>?\s*(wrote|a écrit|كتب|كتبت)\s*:\s*$", re.I)
 SEPARATOR = re.compile(
@@ -43,7 +46,8 @@ def _attribution_at(lines: list[str], index: int) -> int:
         block = [_clean(line) for line in lines[index:index + span]]
         if len(block) < span or not all(block):
             break
-        if ATTRIBUTION.match(" ".join(block)):
+        joined = " ".join(block)
+        if ATTRIBUTION.match(joined) or ARABIC_ATTRIBUTION.match(joined):
             return span
     return 0
 
