@@ -1,10 +1,13 @@
 """Accept a citizen's request from the web form: validate, reserve a reference, record it raw."""
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.queue import enqueue_after_commit
 from channels import webform
 from crm.columns import utcnow
 from crm.errors import Conflict, DomainError, InvalidInput
@@ -12,11 +15,7 @@ from crm.identity import normalise_email, normalise_phone
 from crm.inbound import find_inbound, record_inbound
 from crm.tickets import reserve_reference
 from crm.types import Channel
-from pydantic import BaseModel, Field
 from routing.categories import category_by_slug
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-log = logging.getLogger("guichet.intake")
 
 
 class RequestIn(BaseModel):
@@ -99,11 +98,5 @@ async def submit_request(
 
 async def enqueue_processing(queue, accepted: Accepted) -> None:
     """After commit: ask the pipeline to process what was recorded (a repeat asks nothing)."""
-    if accepted.replayed:
-        return
-    try:
-        await queue.enqueue("process_inbound", accepted.event_id,
-                            job_id=f"process_inbound:{accepted.event_id}")
-    except Exception as exc:  # the raw request is committed: the sweep will process it
-        log.warning("could not enqueue inbound event %s (%s); the sweep will pick it up",
-                    accepted.event_id, type(exc).__name__)
+    if not accepted.replayed:
+        await enqueue_after_commit(queue, "process_inbound", accepted.event_id)

@@ -24,6 +24,16 @@ class JobQueue(Protocol):
                       defer_seconds: float | None = None) -> None: ...
 
 
+async def enqueue_after_commit(queue: JobQueue, function: str, record_id: int) -> None:
+    """Ask for the job that finishes a committed record; if the queue is unreachable, the
+    record is safe and the sweep will ask again, so the caller's answer does not fail."""
+    try:
+        await queue.enqueue(function, record_id, job_id=f"{function}:{record_id}")
+    except Exception as exc:
+        log.warning("could not enqueue %s %s (%s); the sweep will pick it up",
+                    function, record_id, type(exc).__name__)
+
+
 class ArqQueue:
     def __init__(self, redis: ArqRedis, queue_name: str) -> None:
         self.redis = redis

@@ -1,17 +1,18 @@
 """Which parser reads each inbound channel, which sender serves each outbound one."""
 from __future__ import annotations
 
+from app.settings import Settings
 from channels import webform
 from channels.base import InboundParser, OutboundSender
 from channels.email import inbound as email_inbound
 from channels.email.smtp import SmtpSender
+from channels.sms import twilio_inbound
 from crm.types import Channel
-
-from app.settings import Settings
 
 PARSERS: dict[str, InboundParser] = {
     Channel.WEBFORM.value: webform,  # type: ignore[dict-item]
     Channel.EMAIL.value: email_inbound,  # type: ignore[dict-item]
+    Channel.SMS.value: twilio_inbound,  # type: ignore[dict-item]
 }
 
 

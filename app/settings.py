@@ -66,6 +66,13 @@ class Settings(BaseSettings):
                                  "application/x-msdos-program", "application/x-sh",
                                  "application/javascript", "application/hta"],
         description="JSON list of content types never stored (executables, scripts)")
+    twilio_account_sid: str | None = Field(None, description="Twilio account SID (SMS); unset: SMS held in the outbox")
+    twilio_auth_token: str | None = Field(
+        None, description="Twilio auth token: signs webhooks and authenticates the REST client")
+    twilio_from: str | None = Field(None, description="our SMS number in E.164 (or use the messaging service)")
+    twilio_messaging_service_sid: str | None = Field(None, description="Twilio messaging service SID")
+    twilio_allow_unsigned: bool = Field(
+        False, description="accept unsigned SMS webhooks when no auth token is set (local testing only)")
     imap_mailboxes: list[MailboxSettings] = Field(
         default_factory=list,
         description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '

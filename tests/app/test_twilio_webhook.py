@@ -1,0 +1,101 @@
+"""Twilio's SMS webhook through HTTP: real signatures from the twilio SDK's RequestValidator."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import pytest
+from sqlmodel import func, select
+from twilio.request_validator import RequestValidator
+
+from app.settings import Settings
+from crm.models import InboundEvent
+from tests.conftest import Stack, running, seed
+
+TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC = "https://guichet.ville.example"
+PATH = "/webhooks/twilio/sms"
+
+
+def sms(sid: str, body: str = "Bonjour, où en est ma demande ?", sender: str = "+33612345678") -> dict[str, str]:
+    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender,
+            "To": "+33198765432", "Body": body, "NumMedia": "0", "FromCountry": "FR"}
+
+
+def signed(params: dict[str, str], url: str = PUBLIC + PATH, token: str = TOKEN) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, params),
+            "Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+async def sms_stack(settings: Settings) -> AsyncIterator[Stack]:
+    await seed(settings.database_url)
+    async with running(settings.model_copy(update={"twilio_auth_token": TOKEN, "public_url": PUBLIC})) as stack:
+        await stack.drain()
+        yield stack
+
+
+async def _events(stack: Stack) -> int:
+    async with stack.session() as session:
+        return (await session.exec(select(func.count()).select_from(InboundEvent))).one()
+
+
+async def test_a_signed_sms_becomes_a_ticket_once(sms_stack: Stack) -> None:
+    params = sms("SM" + "a" * 32)
+    response = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    assert response.text.endswith("<Response></Response>")
+    again = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params))
+    assert again.status_code == 200  # Twilio retries: answered the same, stored once
+    await sms_stack.drain()
+    assert await _events(sms_stack) == 1
+    async with sms_stack.session() as session:
+        event = (await session.exec(select(InboundEvent))).one()
+    assert event.status == "processed"
+    ticket = await sms_stack.ticket(await _reference(sms_stack, event.ticket_id))
+    assert ticket["messages"][0]["channel"] == "sms"
+    assert ticket["messages"][0]["text"] == "Bonjour, où en est ma demande ?"
+    assert [p["value"] for p in ticket["citizen"]["contact_points"]] == ["+33612345678"]
+
+
+async def _reference(stack: Stack, ticket_id: int) -> str:
+    from crm.models import Ticket
+
+    async with stack.session() as session:
+        return (await session.get(Ticket, ticket_id)).reference
+
+
+@pytest.mark.parametrize("case", ["forged", "missing", "wrong-url", "other-token", "tampered"])
+async def test_unsigned_or_forged_posts_are_refused_and_nothing_is_stored(sms_stack: Stack, case: str) -> None:
+    params = sms("SM" + "b" * 32)
+    headers = {
+        "forged": {**signed(params), "X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+        "missing": {"Content-Type": "application/x-www-form-urlencoded"},
+        "wrong-url": signed(params, url="http://localhost:8000" + PATH),
+        "other-token": signed(params, token="someone-else"),
+        "tampered": signed(params),
+    }[case]
+    body = {**params, "Body": "Virement urgent"} if case == "tampered" else params
+    response = await sms_stack.client.post(PATH, content=urlencode(body), headers=headers)
+    assert response.status_code == 403
+    assert await _events(sms_stack) == 0
+
+
+async def test_without_a_token_the_webhook_does_not_exist_unless_unsigned_is_allowed(stack: Stack) -> None:
+    params = sms("SM" + "c" * 32)
+    off = await stack.client.post(PATH, content=urlencode(params),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert off.status_code == 404
+    async with running(stack.settings.model_copy(update={"twilio_allow_unsigned": True})) as local:
+        on = await local.client.post(PATH, content=urlencode(params),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert on.status_code == 200
+    assert await _events(stack) == 1
+
+
+async def test_a_signed_post_without_message_sid_is_a_clear_400(sms_stack: Stack) -> None:
+    params = {"From": "+33612345678", "Body": "x"}
+    response = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params))
+    assert response.status_code == 400 and "MessageSid" in response.text
+    assert await _events(sms_stack) == 0
