@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -59,6 +58,8 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(60, description="how often stuck work is picked up again")
     reopen_window_days: int = Field(
         14, description="a citizen's reply reopens a closed ticket within this many days; after, a new linked one")
+    sms_reply_window_days: int = Field(
+        7, description="an SMS answers the ticket of our last SMS to that number within this many days")
     attachment_dir: str = Field("var/attachments", description="where attachments are stored, one file per SHA-256")
     attachment_max_bytes: int = Field(10_000_000, description="larger attachments are listed, not stored")
     attachment_blocked_types: list[str] = Field(
@@ -103,3 +104,14 @@ def attachment_policy(settings: Settings):
 
     return AttachmentPolicy(Path(settings.attachment_dir), settings.attachment_max_bytes,
                             frozenset(t.lower() for t in settings.attachment_blocked_types))
+
+
+def threading_policy(settings: Settings):
+    """The threading knobs as crm takes them."""
+    from datetime import timedelta
+
+    from crm.threading import ThreadingPolicy
+
+    return ThreadingPolicy(reopen_within=timedelta(days=settings.reopen_window_days),
+                           reply_address=settings.reply_address,
+                           sms_reply_within=timedelta(days=settings.sms_reply_window_days))

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
 from crm.identity import identify_citizen, normalise_email, normalise_phone
 from crm.models import InboundEvent, TicketStatus
-from crm.threading import find_thread
+from crm.threading import ThreadingPolicy, find_thread
 from crm.tickets import add_inbound_message, open_ticket, set_status
 from crm.types import Channel, InboundMessage
 
@@ -30,9 +29,8 @@ async def ingest_message(
     category_id: int | None,
     priority: str,
     default_region: str,
-    reopen_within: timedelta = timedelta(days=14),
+    threading: ThreadingPolicy = ThreadingPolicy(),
     attachment_policy: AttachmentPolicy | None = None,
-    reply_address: str | None = None,
 ) -> Ingested:
     """Identify the sender, thread onto an open ticket or open one, store the message.
 
@@ -43,8 +41,8 @@ async def ingest_message(
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
                                  language=language)
-    thread = await find_thread(session, message, who.citizen.id, reopen_within=reopen_within,
-                               reply_address=reply_address)
+    sender_phone = _reply_address(message, default_region) if message.channel is Channel.SMS else None
+    thread = await find_thread(session, message, who.citizen.id, policy=threading, sender_phone=sender_phone)
     ticket = thread.ticket
     new_ticket = ticket is None
     if ticket is None:
@@ -59,16 +57,16 @@ async def ingest_message(
             reason=f"{thread.reason}; citizen: {who.reason}",
             related_ticket_id=thread.related_ticket_id,
         )
-        threading = "first message of a new ticket"
+        how = "first message of a new ticket"
     else:
-        threading = thread.reason
+        how = thread.reason
         if thread.reopen:
             await set_status(session, ticket, TicketStatus.OPEN,
                              reason="reopened: the citizen wrote again", actor_type="citizen",
                              actor_id=who.citizen.id)
     if message.metadata.get("forwarded_by"):
-        threading += f"; forwarded in by {message.metadata['forwarded_by']}, filed as the original sender's"
-    stored = await add_inbound_message(session, ticket, who.citizen.id, message, threading)
+        how += f"; forwarded in by {message.metadata['forwarded_by']}, filed as the original sender's"
+    stored = await add_inbound_message(session, ticket, who.citizen.id, message, how, thread.alternatives)
     stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
     if message.attachments and attachment_policy is not None:
         await store_attachments(session, stored.id, message.attachments, attachment_policy)

@@ -9,12 +9,42 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
-from crm.models import Ticket
+from crm.models import OPEN_STATUSES, Ticket
 from crm.reply_address import tokens_in
-from crm.tickets import CLOSED_STATUSES, latest_open_ticket, ticket_by_rfc_message_ids
+from crm.tickets import (
+    CLOSED_STATUSES,
+    last_outbound_to,
+    latest_open_ticket,
+    open_tickets_of,
+    ticket_by_rfc_message_ids,
+)
 from crm.types import Channel, InboundMessage
 
 REFERENCE_IN_TEXT = re.compile(r"\bGRU-\d{4}-\d{6}\b", re.IGNORECASE)
+# The short form our SMS carry ("2026-42"); not a date like 2026-03-12.
+SHORT_REFERENCE = re.compile(r"(?<![\d-])(20\d\d)-0*(\d{1,6})(?![\d-])")
+
+
+@dataclass(frozen=True)
+class ThreadingPolicy:
+    """What an administrator tunes about threading (settings, passed in)."""
+
+    reopen_within: timedelta = timedelta(days=14)
+    reply_address: str | None = None  # plus-addressed Reply-To base, when configured
+    sms_reply_within: timedelta = timedelta(days=7)  # an SMS answers our last SMS this long
+
+
+def short_reference(reference: str) -> str:
+    """GRU-2026-000042 -> 2026-42, what fits in an SMS and a citizen types back."""
+    _, year, number = reference.split("-")
+    return f"{year}-{int(number)}"
+
+
+def references_in(text: str) -> list[str]:
+    """Ticket references written in a text, full or short, in order."""
+    found = [m.group(0).upper() for m in REFERENCE_IN_TEXT.finditer(text)]
+    found += [f"GRU-{m.group(1)}-{int(m.group(2)):06d}" for m in SHORT_REFERENCE.finditer(text)]
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -23,6 +53,7 @@ class Thread:
     reason: str
     related_ticket_id: int | None = None  # a new ticket that mentions another one
     reopen: bool = False  # the ticket was closed recently: the citizen's message reopens it
+    alternatives: tuple[int, ...] = ()  # other open tickets it may be about ("which request?")
 
 
 def _closed_long_ago(ticket: Ticket, reopen_within: timedelta) -> bool:
@@ -46,10 +77,10 @@ def _chain(message: InboundMessage) -> list[str]:
 
 
 async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id: int, *,
-                      reopen_within: timedelta = timedelta(days=14),
-                      reply_address: str | None = None) -> Thread:
-    """The rules in order: the header chain, the reply token, the subject's reference
-    (only from the ticket's own citizen), the latest open ticket (not email), else new."""
+                      policy: ThreadingPolicy = ThreadingPolicy(), sender_phone: str | None = None) -> Thread:
+    """The rules in order. Email: the header chain, the reply token, the subject's reference
+    (only from the ticket's own citizen). SMS: see sms_thread. Else new."""
+    reopen_within, reply_address = policy.reopen_within, policy.reply_address
     if message.new_ticket:
         return Thread(None, "a new request from the web form")
     chain = _chain(message)
@@ -73,8 +104,38 @@ async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id
         if ticket is not None:
             return Thread(None, f"subject names {ticket.reference}, but the sender is not that "
                                 "ticket's citizen: new ticket, linked", related_ticket_id=ticket.id)
+    if message.channel is Channel.SMS:
+        return await sms_thread(session, message, citizen_id, policy, sender_phone)
     if message.channel is not Channel.EMAIL:
         ticket = await latest_open_ticket(session, citizen_id, message.channel.value)
         if ticket is not None:
             return Thread(ticket, "latest open ticket of this citizen on this channel")
     return Thread(None, "no thread found: a new request")
+
+
+async def sms_thread(session: AsyncSession, message: InboundMessage, citizen_id: int,
+                     policy: ThreadingPolicy, sender_phone: str | None) -> Thread:
+    """An SMS has no headers: a reference of the citizen's in the text; else the ticket our last
+    SMS to this number was about, if recent and open; else their one open ticket (or the most
+    recently active, flagged); else a new one."""
+    for reference in references_in(message.text):
+        ticket = (await session.exec(select(Ticket).where(Ticket.reference == reference))).first()
+        if ticket is not None and ticket.citizen_id == citizen_id:
+            return _follow(ticket, f"reference {ticket.reference} in the SMS, from this citizen",
+                           policy.reopen_within)
+    if sender_phone:
+        ours = await last_outbound_to(session, citizen_id, Channel.SMS.value, sender_phone)
+        if ours is not None and utcnow() - ours.created_at <= policy.sms_reply_within:
+            ticket = await session.get(Ticket, ours.ticket_id)
+            if ticket is not None and ticket.status in {s.value for s in OPEN_STATUSES}:
+                return Thread(ticket, f"answers our SMS of {ours.created_at:%Y-%m-%d %H:%M} UTC about "
+                                      f"{ticket.reference}")
+    open_tickets = await open_tickets_of(session, citizen_id)
+    if len(open_tickets) == 1:
+        return Thread(open_tickets[0], "the citizen's only open ticket")
+    if open_tickets:
+        latest, others = open_tickets[0], open_tickets[1:]
+        return Thread(latest, f"the most recently active of {len(open_tickets)} open tickets: which "
+                              f"request? also {', '.join(t.reference for t in others)}",
+                      alternatives=tuple(t.id for t in others))
+    return Thread(None, "no reference, no recent SMS of ours, no open ticket: a new request")

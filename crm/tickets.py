@@ -11,7 +11,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
 from crm.errors import NotFound
-from crm.reply_address import new_token
 from crm.models import (
     OPEN_STATUSES,
     EventKind,
@@ -21,6 +20,7 @@ from crm.models import (
     TicketSequence,
     TicketStatus,
 )
+from crm.reply_address import new_token
 from crm.types import Direction, InboundMessage
 
 REFERENCE_PREFIX = "GRU"
@@ -116,8 +116,30 @@ async def latest_open_ticket(session: AsyncSession, citizen_id: int, channel: st
     ).first()
 
 
+async def open_tickets_of(session: AsyncSession, citizen_id: int) -> list[Ticket]:
+    """The citizen's open tickets, the most recently active first."""
+    return list((await session.exec(
+        select(Ticket)
+        .where(Ticket.citizen_id == citizen_id, col(Ticket.status).in_([s.value for s in OPEN_STATUSES]))
+        .order_by(col(Ticket.updated_at).desc(), col(Ticket.id).desc())
+    )).all())
+
+
+async def last_outbound_to(session: AsyncSession, citizen_id: int, channel: str, address: str,
+                           *, look_back: int = 20) -> Message | None:
+    """Our latest message to this citizen on this channel at this address (meta["to"])."""
+    recent = (await session.exec(
+        select(Message)
+        .where(Message.citizen_id == citizen_id, Message.channel == channel,
+               Message.direction == Direction.OUT.value)
+        .order_by(col(Message.id).desc()).limit(look_back)
+    )).all()
+    return next((m for m in recent if m.meta.get("to") == address), None)
+
+
 async def add_inbound_message(
-    session: AsyncSession, ticket: Ticket, citizen_id: int, message: InboundMessage, reason: str
+    session: AsyncSession, ticket: Ticket, citizen_id: int, message: InboundMessage, reason: str,
+    alternatives: tuple[int, ...] = (),
 ) -> Message:
     row = Message(
         ticket_id=ticket.id,
@@ -134,7 +156,8 @@ async def add_inbound_message(
     ticket.updated_at = utcnow()
     await session.flush()
     await record_event(session, ticket.id, EventKind.MESSAGE_IN, reason=reason, actor_type="citizen",
-                       actor_id=citizen_id, data={"message_id": row.id, "channel": row.channel})
+                       actor_id=citizen_id, data={"message_id": row.id, "channel": row.channel,
+                                                  **({"which_request": list(alternatives)} if alternatives else {})})
     return row
 
 

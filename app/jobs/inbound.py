@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from app.jobs.acknowledge import queue_acknowledgement
-from app.settings import attachment_policy
+from app.settings import attachment_policy, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, mark_processed, mark_quarantined
@@ -43,9 +42,8 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                         category_id=category.id if category else None,
                         priority=category.priority if category else "normal",
                         default_region=settings.default_region,
-                        reopen_within=timedelta(days=settings.reopen_window_days),
+                        threading=threading_policy(settings),
                         attachment_policy=attachment_policy(settings),
-                        reply_address=settings.reply_address,
                     )
             except (ParseError, DomainError) as exc:
                 mark_quarantined(event, f"{type(exc).__name__}: {exc}")
