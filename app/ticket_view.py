@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from crm import tickets
 from crm.attachments import attachments_by_message
 from crm.identity import contact_points
 from crm.models import AccessRecord, Citizen
+from crm.opt_outs import opted_out
 from routing.models import Agent, Category
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 @dataclass
@@ -18,6 +20,7 @@ class ContactPointOut:
     kind: str
     value: str
     verified: bool
+    opted_out: bool = False  # asked for no more messages on this channel (SMS STOP)
 
 
 @dataclass
@@ -99,8 +102,7 @@ async def ticket_for_agent(session: AsyncSession, reference: str, agent: Agent) 
         language=ticket.language, created_at=ticket.created_at, updated_at=ticket.updated_at,
         citizen=CitizenOut(
             id=citizen.id, full_name=citizen.full_name, language=citizen.language,
-            contact_points=[ContactPointOut(c.kind, c.value, c.verified)
-                            for c in await contact_points(session, citizen.id)],
+            contact_points=await _contact_points_out(session, citizen.id),
         ),
         assignee=AgentOut(assignee.id, assignee.name, assignee.email) if assignee else None,
         messages=[MessageOut(m.id, m.direction, m.channel, m.subject, m.text, m.created_at,
@@ -110,3 +112,11 @@ async def ticket_for_agent(session: AsyncSession, reference: str, agent: Agent) 
         timeline=[EventOut(e.id, e.kind, e.created_at, e.actor_type, e.actor_id, e.reason, e.data)
                   for e in await tickets.timeline(session, ticket.id)],
     )
+
+
+async def _contact_points_out(session: AsyncSession, citizen_id: int) -> list[ContactPointOut]:
+    points = await contact_points(session, citizen_id)
+    phones = [c.value for c in points if c.kind == "phone"]
+    stopped = await opted_out(session, "sms", phones) if phones else set()
+    return [ContactPointOut(c.kind, c.value, c.verified, c.kind == "phone" and c.value in stopped)
+            for c in points]

@@ -71,6 +71,13 @@ def mark_processed(event: InboundEvent, *, ticket_id: int, message_id: int) -> N
     event.error = None
 
 
+def mark_handled(event: InboundEvent) -> None:
+    """Processed without a ticket (an SMS keyword such as STOP): its effect is recorded elsewhere."""
+    event.status = InboundStatus.PROCESSED.value
+    event.handled_at = utcnow()
+    event.error = None
+
+
 def mark_quarantined(event: InboundEvent, reason: str) -> None:
     """Keep the raw bytes, say why; a supervisor can replay it after a fix."""
     event.status = InboundStatus.QUARANTINED.value

@@ -147,6 +147,18 @@ class TicketEvent(SQLModel, table=True):
     created_at: datetime = _created_at()
 
 
+class OptOut(SQLModel, table=True):
+    """A number (or address) that asked for no more messages on a channel (SMS STOP)."""
+
+    __tablename__ = "opt_out"
+
+    channel: str = Field(max_length=20, primary_key=True)
+    address: str = Field(max_length=320, primary_key=True)  # normalised: E.164 for SMS
+    opted_out_at: datetime = _created_at()
+    source: str = Field(default="", max_length=255)  # what asked: the message id, the agent
+    lifted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # START: may send again
+
+
 class InboundEvent(SQLModel, table=True):
     """A raw inbound payload, stored before anything interprets it."""
 

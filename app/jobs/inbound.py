@@ -10,9 +10,11 @@ from app.jobs.acknowledge import queue_acknowledgement
 from app.settings import attachment_policy, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
-from crm.inbound import get_inbound, mark_processed, mark_quarantined
+from crm.identity import normalise_phone
+from crm.inbound import get_inbound, mark_handled, mark_processed, mark_quarantined
 from crm.intake import Ingested, ingest_message
 from crm.models import InboundStatus, Message, Ticket
+from crm.opt_outs import lift_opt_out, record_opt_out
 from crm.tickets import find_inbound_message
 from crm.types import InboundMessage
 from routing.agents import find_agent_by_email
@@ -35,6 +37,10 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                     raise ParseError(f"no parser for channel {event.channel}")
                 message = await _filed_for_whom(session, parser, event.payload, parser.parse(event.payload),
                                                 enabled=settings.agent_forwards)
+                if message.metadata.get("keyword") in OPT_OUT_KEYWORDS:
+                    outcome = await _opt_out_keyword(session, event, message, settings.default_region)
+                    await session.commit()
+                    return outcome
                 category = await category_by_slug(session, message.category) if message.category else None
                 async with session.begin_nested():
                     ingested = await ingest_message(
@@ -67,6 +73,20 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
     if delivery_id is not None:
         await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
     return "processed"
+
+
+OPT_OUT_KEYWORDS = {"stop", "start"}
+
+
+async def _opt_out_keyword(session: Any, event: Any, message: InboundMessage, default_region: str) -> str:
+    """STOP / START: the number's consent changes; no ticket for it, nothing to answer."""
+    number = normalise_phone(message.sender.phone or "", default_region)
+    if message.metadata["keyword"] == "stop":
+        await record_opt_out(session, message.channel.value, number, source=f"SMS {event.external_id}")
+    else:
+        await lift_opt_out(session, message.channel.value, number)
+    mark_handled(event)
+    return f"keyword {message.metadata['keyword']}"
 
 
 async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from channels.base import ParseError
+from channels.sms.keywords import keyword_of
 from crm.types import Channel, InboundMessage, Sender
 
 channel = Channel.SMS
@@ -45,5 +46,5 @@ def parse(payload: bytes) -> InboundMessage:
         sender=Sender(phone=sender),
         text=fields.get("Body", ""),
         metadata={"to": fields.get("To"), "account_sid": fields.get("AccountSid"), "media": media,
-                  "from_country": fields.get("FromCountry")},
+                  "from_country": fields.get("FromCountry"), "keyword": keyword_of(fields.get("Body", ""))},
     )

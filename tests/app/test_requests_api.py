@@ -16,7 +16,8 @@ async def test_a_request_becomes_an_assigned_acknowledged_ticket(stack: Stack) -
 
     ticket = await stack.ticket(accepted["reference"])
     assert ticket["citizen"]["full_name"] == "Nadia Amrani"
-    assert {"kind": "email", "value": "nadia@example.org", "verified": False} in ticket["citizen"]["contact_points"]
+    assert {"kind": "email", "value": "nadia@example.org", "verified": False, "opted_out": False} in (
+        ticket["citizen"]["contact_points"])
     assert ticket["category"] == "etat_civil"
     # Amina is the only available agent with etat_civil at level 5: least loaded, most proficient.
     assert ticket["assignee"]["email"] == "amina.benali@demo.guichet.fr"

@@ -82,3 +82,44 @@ async def test_references_and_several_open_tickets(local: Stack) -> None:
     # Someone else's reference decides nothing: it is not this number's ticket.
     theirs = await text(local, f"Dossier {stranger['reference']}")
     assert theirs["reference"] != stranger["reference"]
+
+
+@pytest.mark.parametrize("stop, start", [("STOP", "START"), ("  arrêt. ", "unstop"), ("Unsubscribe", "Start!")])
+async def test_stop_and_start_change_the_number_s_consent_without_a_ticket(
+        local: Stack, stop: str, start: str) -> None:
+    from crm.models import OptOut
+
+    first = await text(local, "Bonjour, une question sur les encombrants.")
+    assert await _stop_via(local, stop) == "keyword stop"
+    citizen = (await local.ticket(first["reference"]))["citizen"]
+    assert [(p["value"], p["opted_out"]) for p in citizen["contact_points"]] == [(PHONE, True)]
+    async with local.session() as session:
+        [row] = (await session.exec(select(OptOut))).all()
+        assert (row.channel, row.address, row.lifted_at) == ("sms", PHONE, None)
+        assert len((await session.exec(select(Ticket))).all()) == 1  # no ticket for "STOP"
+    assert await _stop_via(local, start) == "keyword start"
+    citizen = (await local.ticket(first["reference"]))["citizen"]
+    assert [(p["value"], p["opted_out"]) for p in citizen["contact_points"]] == [(PHONE, False)]
+    # A sentence that merely contains the word is a message, not a keyword.
+    later = await text(local, "Merci de ne pas stop le ramassage")
+    assert later["reference"] == first["reference"]
+
+
+async def _stop_via(stack: Stack, body: str) -> str:
+    """Send a keyword; what the pipeline made of its raw event."""
+    sid = f"SM{abs(hash((body, utcnow().timestamp()))):032d}"[:34]
+    await stack.client.post("/webhooks/twilio/sms", content=urlencode(
+        {"MessageSid": sid, "From": "06 12 34 56 78", "To": "+33198765432", "Body": body, "NumMedia": "0"}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    await stack.drain()
+    async with stack.session() as session:
+        event = (await session.exec(select(InboundEvent).where(InboundEvent.external_id == sid))).one()
+    assert event.status == "processed" and event.ticket_id is None
+    return "keyword stop" if await _opted(stack) else "keyword start"
+
+
+async def _opted(stack: Stack) -> bool:
+    from crm.opt_outs import opted_out
+
+    async with stack.session() as session:
+        return PHONE in await opted_out(session, "sms", [PHONE])
