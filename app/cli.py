@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import migrations
 from app.db import make_engine, make_sessionmaker
+from app.routing_cli import routing_cli
 from app.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ cli.add_typer(outbox_cli, name="outbox")
 cli.add_typer(categories_cli, name="categories")
 cli.add_typer(email_cli, name="email")
 cli.add_typer(inbound_cli, name="inbound")
+cli.add_typer(routing_cli, name="routing")
 out = Console()
 err = Console(stderr=True)
 
@@ -151,12 +153,14 @@ def agents_create(
     role: Annotated[str, typer.Option(help="agent, frontdesk, supervisor or admin")] = "agent",
     skills: Annotated[str, typer.Option(help="skill[:level],… e.g. etat_civil:5,urbanisme")] = "",
     capacity: Annotated[int, typer.Option(help="open tickets at once")] = 20,
+    languages: Annotated[str, typer.Option(help="languages spoken, e.g. fr,ar")] = "",
 ) -> None:
     """Create an agent with skills."""
 
     async def work(session: AsyncSession) -> int:
         agent = await create_agent(session, email=email, name=name, role=role,
-                                   skills=parse_skill_levels(skills), capacity=capacity)
+                                   skills=parse_skill_levels(skills), capacity=capacity,
+                                   languages=languages.split(","))
         return agent.id
 
     agent_id = _in_session(work)

@@ -8,6 +8,7 @@ from replies.models import Step
 from replies.templates import find_template, save_template
 from routing.agents import create_agent, get_agent_by_email
 from routing.categories import ensure_skill, upsert_category
+from routing.teams import add_member, upsert_team
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.reply_context import sample_context
@@ -31,6 +32,17 @@ CATEGORIES = [
      {"en": "Social services and support", "ar": "العمل الاجتماعي والتضامن"}, "social"),
     ("autre", "Autre demande", {"en": "Other request", "ar": "طلب آخر"}, "accueil"),
 ]
+# SLA targets in business minutes (first response, resolution) and what a breach does.
+SLAS = {
+    "etat_civil": (240, 5 * 480, ["raise_priority"]),
+    "urbanisme": (2 * 480, 20 * 480, ["raise_priority"]),
+    "voirie": (480, 5 * 480, ["raise_priority"]),
+    "social": (120, 3 * 480, ["raise_priority", "supervisor_queue"]),
+    "autre": (480, 5 * 480, []),
+}
+TEAM = {"slug": "mairie", "name": "Mairie — accueil et services",
+        "opening_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:30", "end": "17:00"},
+        "holiday_country": "FR"}
 
 
 @dataclass(frozen=True)
@@ -39,14 +51,18 @@ class DemoAgent:
     name: str
     role: str
     skills: dict[str, int]
+    languages: tuple[str, ...] = ("fr",)
 
 
 AGENTS = [
-    DemoAgent("amina.benali@demo.guichet.fr", "Amina Benali", "agent", {"etat_civil": 5, "social": 3}),
-    DemoAgent("karim.haddad@demo.guichet.fr", "Karim Haddad", "agent", {"urbanisme": 4, "voirie": 3}),
-    DemoAgent("sophie.martin@demo.guichet.fr", "Sophie Martin", "frontdesk", {"accueil": 4, "etat_civil": 2}),
+    DemoAgent("amina.benali@demo.guichet.fr", "Amina Benali", "agent", {"etat_civil": 5, "social": 3},
+              ("fr", "ar")),
+    DemoAgent("karim.haddad@demo.guichet.fr", "Karim Haddad", "agent", {"urbanisme": 4, "voirie": 3},
+              ("fr", "ar", "en")),
+    DemoAgent("sophie.martin@demo.guichet.fr", "Sophie Martin", "frontdesk", {"accueil": 4, "etat_civil": 2},
+              ("fr", "en")),
     DemoAgent("claire.dubois@demo.guichet.fr", "Claire Dubois", "supervisor",
-              {slug: 3 for slug in SKILLS}),
+              {slug: 3 for slug in SKILLS}, ("fr", "en")),
 ]
 
 ACKNOWLEDGEMENTS = {
@@ -94,9 +110,12 @@ async def seed_reference_data(session: AsyncSession) -> None:
     """Skills, categories and acknowledgement templates: what a fresh install needs to answer."""
     for slug, name in SKILLS.items():
         await ensure_skill(session, slug, name)
+    team = await upsert_team(session, **TEAM)
     for slug, name, names, skill in CATEGORIES:
+        first, resolution, escalation = SLAS[slug]
         await upsert_category(session, slug=slug, name=name, names={"fr": name, **names},
-                              skill_slug=skill)
+                              skill_slug=skill, team_id=team.id, sla_first_response_minutes=first,
+                              sla_resolution_minutes=resolution, escalation=escalation)
     for (channel, language), (subject, body) in ACKNOWLEDGEMENTS.items():
         existing = await find_template(session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
                                        category_id=None, language=language, default_language=language)
@@ -106,9 +125,11 @@ async def seed_reference_data(session: AsyncSession) -> None:
 
 
 async def seed_demo_agents(session: AsyncSession) -> None:
+    team = await upsert_team(session, **TEAM)
     for agent in AGENTS:
         try:
-            await get_agent_by_email(session, agent.email)
+            row = await get_agent_by_email(session, agent.email)
         except NotFound:
-            await create_agent(session, email=agent.email, name=agent.name, role=agent.role,
-                               skills=agent.skills)
+            row = await create_agent(session, email=agent.email, name=agent.name, role=agent.role,
+                                     skills=agent.skills, languages=agent.languages)
+        await add_member(session, team, row.id)

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str | None = Field(None, description="Twilio messaging service SID")
     twilio_allow_unsigned: bool = Field(
         False, description="accept unsigned SMS webhooks when no auth token is set (local testing only)")
+    routing_relax_level_after_minutes: int = Field(
+        60, description="a ticket nobody could take for this many business minutes may go to any level of the skill; 0: never")
+    routing_relax_team_after_minutes: int = Field(
+        240, description="after this many business minutes, to any agent of its team; 0: never")
     imap_mailboxes: list[MailboxSettings] = Field(
         default_factory=list,
         description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '
@@ -115,3 +119,16 @@ def threading_policy(settings: Settings):
     return ThreadingPolicy(reopen_within=timedelta(days=settings.reopen_window_days),
                            reply_address=settings.reply_address,
                            sms_reply_within=timedelta(days=settings.sms_reply_window_days))
+
+
+def routing_config(settings: Settings):
+    """The routing knobs as routing takes them."""
+    from routing.assign import RoutingConfig
+    from routing.policy import RoutingRules
+
+    def minutes(value: int) -> float | None:
+        return float(value) if value > 0 else None
+
+    return RoutingConfig(RoutingRules(minutes(settings.routing_relax_level_after_minutes),
+                                      minutes(settings.routing_relax_team_after_minutes)),
+                         timezone=settings.timezone)

@@ -51,6 +51,12 @@ class EventKind(str, enum.Enum):
     DELIVERY = "delivery"
     STATUS_CHANGED = "status_changed"
     NOTE = "note"
+    ROUTING = "routing"  # the requirement relaxed, the ticket entered a queue
+    MOVED = "moved"  # a person gave the ticket to another agent (or back to the queue)
+    PRIORITY_CHANGED = "priority_changed"
+    SLA_AT_RISK = "sla_at_risk"
+    SLA_BREACHED = "sla_breached"
+    ESCALATED = "escalated"
 
 
 def _created_at() -> Any:

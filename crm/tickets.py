@@ -4,17 +4,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
-from crm.errors import NotFound
+from crm.errors import InvalidInput, NotFound
 from crm.models import (
     OPEN_STATUSES,
     EventKind,
     Message,
+    Priority,
     Ticket,
     TicketEvent,
     TicketSequence,
@@ -191,15 +191,33 @@ async def add_outbound_message(
 
 
 async def set_assignee(
-    session: AsyncSession, ticket: Ticket, agent_id: int, *, reason: str, data: dict[str, Any]
+    session: AsyncSession, ticket: Ticket, agent_id: int | None, *, reason: str, data: dict[str, Any],
+    actor_type: str = "system", actor_id: int | None = None,
 ) -> None:
+    """Give the ticket to an agent (None: back to its queue); the timeline says who and why."""
+    previous = ticket.assignee_id
     ticket.assignee_id = agent_id
-    ticket.assigned_at = ticket.updated_at = utcnow()
-    if ticket.status == TicketStatus.NEW.value:
+    ticket.updated_at = utcnow()
+    if agent_id is not None:
+        ticket.assigned_at = ticket.updated_at
+    if ticket.status == TicketStatus.NEW.value and agent_id is not None:
         ticket.status = TicketStatus.OPEN.value
     await session.flush()
-    await record_event(session, ticket.id, EventKind.ASSIGNED, reason=reason,
-                       data={"agent_id": agent_id, **data})
+    kind = EventKind.ASSIGNED if previous is None and actor_type == "system" else EventKind.MOVED
+    await record_event(session, ticket.id, kind, reason=reason, actor_type=actor_type, actor_id=actor_id,
+                       data={"agent_id": agent_id, "from_agent_id": previous, **data})
+
+
+async def set_priority(session: AsyncSession, ticket: Ticket, priority: str, *, reason: str,
+                       actor_type: str = "system", actor_id: int | None = None) -> None:
+    if priority not in {p.value for p in Priority}:
+        raise InvalidInput(f"unknown priority {priority!r}")
+    if ticket.priority == priority:
+        return
+    before, ticket.priority, ticket.updated_at = ticket.priority, priority, utcnow()
+    await session.flush()
+    await record_event(session, ticket.id, EventKind.PRIORITY_CHANGED, reason=reason, actor_type=actor_type,
+                       actor_id=actor_id, data={"from": before, "to": priority})
 
 
 async def get_ticket(session: AsyncSession, ticket_id: int, *, for_update: bool = False) -> Ticket:
@@ -241,20 +259,6 @@ async def messages(session: AsyncSession, ticket_id: int) -> list[Message]:
             )
         ).all()
     )
-
-
-async def count_open_by_assignee(session: AsyncSession, agent_ids: list[int]) -> dict[int, int]:
-    rows = (
-        await session.exec(
-            select(Ticket.assignee_id, func.count())
-            .where(
-                col(Ticket.assignee_id).in_(agent_ids),
-                col(Ticket.status).in_([s.value for s in OPEN_STATUSES]),
-            )
-            .group_by(Ticket.assignee_id)
-        )
-    ).all()
-    return {agent_id: count for agent_id, count in rows}
 
 
 async def unassigned_open_ticket_ids(session: AsyncSession, limit: int = 500) -> list[int]:

@@ -32,7 +32,7 @@ def parse_skill_levels(text: str) -> dict[str, int]:
 
 async def create_agent(
     session: AsyncSession, *, email: str, name: str, role: str, skills: dict[str, int],
-    capacity: int = 20,
+    capacity: int = 20, languages: list[str] | tuple[str, ...] = (),
 ) -> Agent:
     if role not in {r.value for r in Role}:
         raise InvalidInput(f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}")
@@ -41,7 +41,10 @@ async def create_agent(
     if missing:
         all_slugs = (await session.exec(select(Skill.slug).order_by(Skill.slug))).all()
         raise InvalidInput(f"unknown skill(s): {', '.join(missing)}; known: {', '.join(all_slugs) or 'none'}")
-    agent = Agent(email=email.strip().lower(), name=name.strip(), role=role, capacity=capacity)
+    if capacity < 1:
+        raise InvalidInput("capacity must be at least 1")
+    agent = Agent(email=email.strip().lower(), name=name.strip(), role=role, capacity=capacity,
+                  languages=sorted({code.strip().lower() for code in languages if code.strip()}))
     try:
         async with session.begin_nested():
             session.add(agent)

@@ -1,78 +1,220 @@
-"""Assign a ticket inside the caller's transaction: never twice, never over capacity."""
+"""Assign tickets inside the caller's transaction: never twice, never over capacity.
+
+The decision itself is `routing.policy` (pure); this module reads what it needs
+(the ticket's need, the agents who could take it, their loads) and writes the
+outcome. Locks, always in this order: the ticket row, then agent rows by
+ascending id, then loads are counted; so concurrent assigners on PostgreSQL
+never assign a ticket twice, never overfill an agent, and never deadlock.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
-from crm.models import OPEN_STATUSES, EventKind, TicketEvent
-from routing.models import Agent, AgentSkill, Category, Skill
-from routing.policy import Candidate, Decision, choose_agent
+from crm.columns import utcnow
+from crm.models import OPEN_STATUSES, Citizen, EventKind, Ticket, TicketEvent
+from routing.calendar import BusinessCalendar
+from routing.models import Agent, AgentSkill, AgentTeam, Category, Skill, Team, TicketRouting
+from routing.policy import AgentProfile, Decision, RoutingRules, TicketNeed, choose_agent, stage_for
+from routing.sla import SlaTargets, due_times
+from routing.teams import team_calendar, teams_of, working_calendar
+
+OPEN = [s.value for s in OPEN_STATUSES]
 
 
-async def _candidates(session: AsyncSession, skill: Skill | None) -> list[Candidate]:
-    if skill is None:
-        rows = [(agent, 0) for agent in (await session.exec(select(Agent).where(Agent.active))).all()]
-    else:
-        rows = list(
-            (
-                await session.exec(
-                    select(Agent, AgentSkill.level)
-                    .join(AgentSkill, AgentSkill.agent_id == Agent.id)
-                    .where(AgentSkill.skill_id == skill.id, Agent.active)
-                )
-            ).all()
-        )
-    loads = await tickets.count_open_by_assignee(session, [agent.id for agent, _ in rows])
-    return [
-        Candidate(agent.id, agent.name, level, loads.get(agent.id, 0), agent.capacity,
-                  agent.presence, agent.active)
-        for agent, level in rows
-    ]
+@dataclass(frozen=True)
+class RoutingConfig:
+    """What the administrator set: relaxation delays and the administration's time zone."""
+
+    rules: RoutingRules = RoutingRules()
+    timezone: str = "UTC"
 
 
-async def _already_waiting(session: AsyncSession, ticket_id: int, reason: str) -> bool:
-    last = (
-        await session.exec(
-            select(TicketEvent)
-            .where(TicketEvent.ticket_id == ticket_id)
-            .order_by(col(TicketEvent.id).desc())
-            .limit(1)
-        )
-    ).first()
-    return last is not None and last.kind == EventKind.UNASSIGNED.value and last.reason == reason
+@dataclass(frozen=True)
+class TicketContext:
+    """A ticket with what routing knows of it."""
+
+    ticket: Ticket
+    category: Category | None
+    skill: str | None
+    team: Team | None
+    routing: TicketRouting
+    calendar: BusinessCalendar
 
 
-async def assign_ticket(session: AsyncSession, ticket_id: int) -> Decision | None:
-    """Assign an open, unassigned ticket; None when there was nothing to do.
-
-    The ticket row is locked first and the chosen agent's row next, so two
-    assigners on PostgreSQL serialise on both and re-count the load they see.
-    """
-    ticket = await tickets.get_ticket(session, ticket_id, for_update=True)
-    if ticket.assignee_id is not None or ticket.status not in {s.value for s in OPEN_STATUSES}:
-        return None
+async def ticket_context(session: AsyncSession, ticket: Ticket, config: RoutingConfig) -> TicketContext:
+    """Load (and on first sight create) the ticket's routing state: team, SLA due times."""
     category = await session.get(Category, ticket.category_id) if ticket.category_id else None
     skill = await session.get(Skill, category.skill_id) if category and category.skill_id else None
-    min_level = category.min_level if category else 1
-    candidates = await _candidates(session, skill)
-    while True:
-        decision = choose_agent(candidates, skill=skill.slug if skill else None, min_level=min_level)
-        if decision.agent_id is None:
-            if not await _already_waiting(session, ticket.id, decision.reason):
-                await tickets.record_event(session, ticket.id, EventKind.UNASSIGNED,
-                                           reason=decision.reason)
-            return decision
-        await session.exec(select(Agent).where(Agent.id == decision.agent_id).with_for_update())
-        load = (await tickets.count_open_by_assignee(session, [decision.agent_id])).get(
-            decision.agent_id, 0)
-        chosen = next(c for c in candidates if c.agent_id == decision.agent_id)
-        if load < chosen.capacity:
-            break
-        # Someone filled this agent while we decided: look again with the true load.
-        candidates = [c if c is not chosen else Candidate(**{**chosen.__dict__, "load": load})
-                      for c in candidates]
-    await tickets.set_assignee(session, ticket, decision.agent_id, reason=decision.reason,
-                               data={"skill": skill.slug if skill else None,
-                                     "eligible": decision.eligible})
+    routing = await session.get(TicketRouting, ticket.id)
+    team_id = routing.team_id if routing else (category.team_id if category else None)
+    team = await session.get(Team, team_id) if team_id else None
+    calendar = team_calendar(team, config.timezone)
+    if routing is None:
+        targets = SlaTargets(category.sla_first_response_minutes, category.sla_resolution_minutes) \
+            if category else SlaTargets()
+        due = due_times(calendar, ticket.created_at, targets)
+        routing = TicketRouting(ticket_id=ticket.id, team_id=team_id,
+                                waiting_since=None if ticket.assignee_id else ticket.created_at,
+                                first_response_due_at=due.first_response, resolution_due_at=due.resolution)
+        try:
+            async with session.begin_nested():
+                session.add(routing)
+        except IntegrityError:  # a concurrent assigner created it first
+            routing = await session.get(TicketRouting, ticket.id, populate_existing=True)
+    return TicketContext(ticket, category, skill.slug if skill else None, team, routing, calendar)
+
+
+async def ticket_need(session: AsyncSession, context: TicketContext, now: datetime) -> TicketNeed:
+    ticket, category = context.ticket, context.category
+    language = ticket.language
+    if language is None:
+        citizen = await session.get(Citizen, ticket.citizen_id)
+        language = citizen.language if citizen else None
+    previous = (await session.exec(
+        select(Ticket.assignee_id)
+        .where(Ticket.citizen_id == ticket.citizen_id, Ticket.id != ticket.id,
+               col(Ticket.assignee_id).is_not(None))
+        .order_by(col(Ticket.id).desc()).limit(1))).first()
+    waiting_since = context.routing.waiting_since or ticket.created_at
+    sla = category.sla_first_response_minutes if category else None
+    return TicketNeed(
+        ticket_id=ticket.id, skill=context.skill, min_level=category.min_level if category else 1,
+        language=language, team=context.team.slug if context.team else None,
+        channel=ticket.origin_channel, priority=ticket.priority,
+        waited_minutes=context.calendar.business_minutes_between(waiting_since, now),
+        sla_minutes=float(sla) if sla else None, previous_agent_id=previous,
+    )
+
+
+async def agent_loads(session: AsyncSession, agent_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Open tickets per agent and origin channel."""
+    if not agent_ids:
+        return {}
+    rows = (await session.exec(
+        select(Ticket.assignee_id, Ticket.origin_channel, func.count())
+        .where(col(Ticket.assignee_id).in_(agent_ids), col(Ticket.status).in_(OPEN))
+        .group_by(Ticket.assignee_id, Ticket.origin_channel))).all()
+    loads: dict[int, dict[str, int]] = {}
+    for agent_id, channel, count in rows:
+        loads.setdefault(agent_id, {})[channel] = count
+    return loads
+
+
+async def profiles(session: AsyncSession, agents: list[Agent], now: datetime, config: RoutingConfig
+                   ) -> list[AgentProfile]:
+    ids = [a.id for a in agents]
+    skills: dict[int, dict[str, int]] = {}
+    if ids:
+        for agent_id, slug, level in (await session.exec(
+                select(AgentSkill.agent_id, Skill.slug, AgentSkill.level)
+                .join(Skill, Skill.id == AgentSkill.skill_id)
+                .where(col(AgentSkill.agent_id).in_(ids)))).all():
+            skills.setdefault(agent_id, {})[slug] = level
+    teams = await teams_of(session, ids) if ids else {}
+    loads = await agent_loads(session, ids)
+    return [profile_of(a, skills.get(a.id, {}), teams.get(a.id, frozenset()), loads.get(a.id, {}), now, config)
+            for a in agents]
+
+
+def profile_of(agent: Agent, skills: dict[str, int], teams: frozenset[str], loads: dict[str, int],
+               now: datetime, config: RoutingConfig) -> AgentProfile:
+    on_shift = working_calendar(agent.working_hours, config.timezone).is_open(now) \
+        if agent.working_hours else True
+    return AgentProfile(
+        agent_id=agent.id, name=agent.name, skills=skills, languages=frozenset(agent.languages or []),
+        teams=teams, capacity=agent.capacity, load=sum(loads.values()),
+        channel_capacity=dict(agent.channel_capacity or {}), channel_load=loads,
+        presence=agent.presence, on_shift=on_shift, active=agent.active,
+    )
+
+
+async def roster_for(session: AsyncSession, need: TicketNeed, stage: str, now: datetime,
+                     config: RoutingConfig, *, lock: bool = False) -> list[AgentProfile]:
+    """The agents who could take the ticket at this stage (available or not: the policy decides).
+
+    With `lock`, their rows are locked in id order before their loads are counted: concurrent
+    assigners of the same skill queue up here, always in the same order (no deadlock), and each
+    counts the loads the previous one left."""
+    statement = select(Agent).where(Agent.active)
+    if stage == "team" and need.team:
+        statement = statement.join(AgentTeam, AgentTeam.agent_id == Agent.id).join(
+            Team, Team.id == AgentTeam.team_id).where(Team.slug == need.team)
+    elif need.skill and stage != "team":
+        statement = statement.join(AgentSkill, AgentSkill.agent_id == Agent.id).join(
+            Skill, Skill.id == AgentSkill.skill_id).where(Skill.slug == need.skill)
+    agents = list((await session.exec(statement.order_by(Agent.id))).unique().all())
+    if lock and agents:
+        agents = list((await session.exec(
+            select(Agent).where(col(Agent.id).in_([a.id for a in agents])).order_by(Agent.id)
+            .with_for_update().execution_options(populate_existing=True))).all())
+    return await profiles(session, agents, now, config)
+
+
+async def _record_once(session: AsyncSession, ticket_id: int, kind: EventKind, reason: str,
+                       data: dict | None = None) -> None:
+    """Waiting and relaxation notes are written when they change, not at every sweep."""
+    last = (await session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+        .order_by(col(TicketEvent.id).desc()).limit(1))).first()
+    if last is None or last.kind != kind.value or last.reason != reason:
+        await tickets.record_event(session, ticket_id, kind, reason=reason, data=data or {})
+
+
+async def assign_ticket(session: AsyncSession, ticket_id: int, config: RoutingConfig = RoutingConfig(),
+                        now: datetime | None = None) -> Decision | None:
+    """Assign an open, unassigned ticket; None when there was nothing to do."""
+    now = now or utcnow()
+    ticket = await tickets.get_ticket(session, ticket_id, for_update=True)
+    if ticket.assignee_id is not None or ticket.status not in OPEN:
+        return None
+    context = await ticket_context(session, ticket, config)
+    if context.routing.escalated:
+        return None  # in the supervisors' queue: a person decides
+    need = await ticket_need(session, context, now)
+    stage = stage_for(need, config.rules)
+    if stage != context.routing.stage:
+        context.routing.stage = stage
+        await tickets.record_event(session, ticket.id, EventKind.ROUTING,
+                                   reason=_relaxation_note(stage, need), data={"stage": stage})
+    roster = await roster_for(session, need, stage, now, config, lock=True)
+    decision = choose_agent(need, roster, config.rules)
+    if decision.agent_id is None:
+        await _record_once(session, ticket.id, EventKind.UNASSIGNED, decision.reason, {"stage": stage})
+        return decision
+    await give_ticket(session, context, decision.agent_id, reason=decision.reason,
+                      data={"skill": need.skill, "stage": decision.stage, "eligible": decision.eligible,
+                            "score": decision.score, "factors": dict(decision.factors)})
     return decision
+
+
+async def lock_agent_profile(session: AsyncSession, agent_id: int, now: datetime,
+                             config: RoutingConfig) -> AgentProfile | None:
+    """Lock the agent's row and read their load as it is now (other assigners wait for us)."""
+    agent = (await session.exec(select(Agent).where(Agent.id == agent_id).with_for_update()
+                                .execution_options(populate_existing=True))).first()
+    if agent is None or not agent.active:
+        return None
+    return (await profiles(session, [agent], now, config))[0]
+
+
+async def give_ticket(session: AsyncSession, context: TicketContext, agent_id: int, *, reason: str,
+                      data: dict, actor_type: str = "system", actor_id: int | None = None) -> None:
+    await tickets.set_assignee(session, context.ticket, agent_id, reason=reason, data=data,
+                               actor_type=actor_type, actor_id=actor_id)
+    context.routing.waiting_since = None
+
+
+def _relaxation_note(stage: str, need: TicketNeed) -> str:
+    waited = f"after {need.waited_minutes:.0f} business minutes without an agent"
+    if stage == "level":
+        return f"requirement relaxed {waited}: any level of skill {need.skill}"
+    if stage == "team":
+        return f"requirement relaxed {waited}: any agent of the team"
+    return "requirement back to strict"

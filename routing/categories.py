@@ -4,7 +4,10 @@ from __future__ import annotations
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm.errors import InvalidInput
 from routing.models import Category, Skill
+
+ESCALATIONS = {"raise_priority", "supervisor_queue"}
 
 
 async def active_categories(session: AsyncSession) -> list[Category]:
@@ -26,7 +29,9 @@ async def ensure_skill(session: AsyncSession, slug: str, name: str | None = None
 
 async def upsert_category(
     session: AsyncSession, *, slug: str, name: str, names: dict[str, str], skill_slug: str,
-    min_level: int = 1, priority: str = "normal",
+    min_level: int = 1, priority: str = "normal", team_id: int | None = None,
+    sla_first_response_minutes: int | None = None, sla_resolution_minutes: int | None = None,
+    escalation: list[str] | None = None,
 ) -> Category:
     skill = await ensure_skill(session, skill_slug)
     category = (await session.exec(select(Category).where(Category.slug == slug))).first()
@@ -35,6 +40,13 @@ async def upsert_category(
         session.add(category)
     category.name, category.names, category.skill_id = name, names, skill.id
     category.min_level, category.priority, category.active = min_level, priority, True
+    unknown = set(escalation or []) - ESCALATIONS
+    if unknown:
+        raise InvalidInput(f"unknown escalation rule(s) {', '.join(sorted(unknown))}; "
+                           f"known: {', '.join(sorted(ESCALATIONS))}")
+    category.team_id, category.escalation = team_id, list(escalation or [])
+    category.sla_first_response_minutes, category.sla_resolution_minutes = (sla_first_response_minutes,
+                                                                            sla_resolution_minutes)
     await session.flush()
     return category
 

@@ -5,11 +5,11 @@ Every job takes ids, never objects, and is safe to run twice.
 from __future__ import annotations
 
 from app.jobs.acknowledge import acknowledge_message
-from app.jobs.assign import assign_ticket
+from app.jobs.assign import assign_ticket, check_slas, fill_agent
 from app.jobs.email_poll import poll_mailboxes
 from app.jobs.inbound import process_inbound
 from app.jobs.send import send_delivery
 from app.jobs.sweep import sweep
 
 FUNCTIONS = {f.__name__: f for f in (process_inbound, assign_ticket, acknowledge_message,
-                                      send_delivery, sweep, poll_mailboxes)}
+                                      send_delivery, sweep, poll_mailboxes, fill_agent, check_slas)}

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app.jobs.acknowledge import queue_acknowledgement
-from app.settings import attachment_policy, threading_policy
+from app.settings import attachment_policy, routing_config, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
 from crm.identity import normalise_phone
@@ -60,7 +60,7 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
             # Assignment and acknowledgement in the same transaction: a request is never
             # half-taken-in, and one commit instead of three. Their own jobs (assign_ticket,
             # acknowledge_message) remain the sweep's way to finish older work.
-            await assign(session, ingested.ticket_id)
+            await assign(session, ingested.ticket_id, routing_config(settings))
             delivery_id = await _acknowledge_if_awaited(session, settings, ingested)
             await session.commit()
     except IntegrityError:

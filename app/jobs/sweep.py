@@ -35,5 +35,6 @@ async def sweep(ctx: dict[str, Any], grace_seconds: float | None = None) -> dict
     for ticket_id, message_id in unacknowledged:  # assignment first, then the acknowledgement
         await queue.enqueue("assign_ticket", ticket_id, message_id,
                             job_id=f"assign_ticket:{ticket_id}:{message_id}:sweep:{stamp}")
+    await queue.enqueue("check_slas", job_id=f"check_slas:sweep:{stamp}")
     return {"inbound": len(inbound), "deliveries": len(deliveries), "unassigned": len(unassigned),
             "unacknowledged": len(unacknowledged)}
