@@ -68,6 +68,10 @@ class BusinessCalendar:
     def __hash__(self) -> int:  # hours is a mapping: hash what is hashable, eq stays complete
         return hash((self.tz, self.holidays, self.country, tuple(sorted(self.hours.items()))))
 
+    def __reduce__(self) -> tuple[type[BusinessCalendar], tuple[Any, ...]]:
+        # a mappingproxy does not pickle; the caches are rebuilt on use
+        return (type(self), (self.tz, dict(self.hours), self.holidays, self.country))
+
     @classmethod
     def always_open(cls, tz: ZoneInfo | str = "UTC") -> BusinessCalendar:
         """Open every minute of every day: due times are plain arithmetic."""
@@ -261,7 +265,9 @@ def _public_holidays(country: str, year: int) -> frozenset[date]:
     return frozenset(holidays_lib.country_holidays(country, years=year).keys())
 
 
-def _normalise_hours(hours: Mapping[int, Sequence[Sequence[time]]]) -> dict[int, tuple]:
+def _normalise_hours(
+    hours: Mapping[int, Sequence[Sequence[time]]],
+) -> dict[int, tuple[tuple[time, time], ...]]:
     """Validated copy: weekdays 0-6, naive times, start < end (end 00:00 = 24:00), no overlap."""
     out: dict[int, tuple[tuple[time, time], ...]] = {}
     for weekday, intervals in hours.items():
