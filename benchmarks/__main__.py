@@ -16,7 +16,7 @@ import redis.asyncio as redis
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import email_ingest, email_parse, pipeline
+from benchmarks import email_ingest, email_parse, pipeline, routing
 
 PG = os.environ.get("GUICHET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -81,6 +81,15 @@ async def main(n: int, ingest_n: int, only: str | None) -> tuple[list[pipeline.R
     return results, ingest
 
 
+async def routing_benchmarks() -> dict:
+    """Issue 6: the pure parts always, the transactional assignment when PostgreSQL answers."""
+    if not await _answers_pg():
+        print("PostgreSQL does not answer: the transactional assignment benchmark is skipped")
+        return await routing.run(None)
+    async with scratch_database("routing") as url:
+        return await routing.run(url)
+
+
 
 def _print_pipeline(results: list[pipeline.Result]) -> None:
     table = Table("backend", "n", "accept/s", "POST p50 ms", "POST p99 ms", "jobs/s", "end-to-end/s",
@@ -96,12 +105,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300, help="requests per backend (pipeline)")
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
-    parser.add_argument("--only", choices=["pipeline", "ingest", "parse"], help="run one benchmark")
+    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing"], help="run one benchmark")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("guichet", "arq", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    results, ingest = asyncio.run(main(args.n, args.ingest_n, args.only)) if args.only != "parse" else ([], None)
+    results, ingest = ([], None) if args.only in ("parse", "routing") else asyncio.run(
+        main(args.n, args.ingest_n, args.only))
     OUT.mkdir(parents=True, exist_ok=True)
     if ingest is not None:
         print(f"email ingest (PostgreSQL, one worker process): {ingest.per_s:.0f} msg/s for {ingest.n} "
@@ -121,4 +131,7 @@ if __name__ == "__main__":
         (OUT / "email_parse.json").write_text(json.dumps(
             {"machine": machine(), "messages": parsing.messages, "ours_per_s": parsing.ours_per_s,
              "baseline_per_s": parsing.baseline_per_s, "ratio": parsing.ratio}, indent=2))
-
+    if args.only in (None, "routing"):
+        routed = asyncio.run(routing_benchmarks())
+        routing.print_report(routed, machine())
+        (OUT / "routing.json").write_text(json.dumps({"machine": machine(), **routed}, indent=2))

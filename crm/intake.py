@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
 from crm.identity import identify_citizen, normalise_email, normalise_phone
+from crm.language import detect_language
 from crm.models import InboundEvent, TicketStatus
 from crm.threading import ThreadingPolicy, find_thread
 from crm.tickets import add_inbound_message, open_ticket, set_status
@@ -52,7 +53,8 @@ async def ingest_message(
             origin=message,
             category_id=category_id,
             priority=priority,
-            language=language or who.citizen.language,
+            # The citizen's language: what they chose, else their record, else what they wrote in.
+            language=language or who.citizen.language or detect_language(message.text),
             reference=event.reference,
             reason=f"{thread.reason}; citizen: {who.reason}",
             related_ticket_id=thread.related_ticket_id,

@@ -264,3 +264,17 @@ async def test_a_reply_to_an_agent_who_answered_from_outlook_finds_the_ticket(
     assert again["reference"] == row["reference"]
     texts = [m["text"] for m in (await stack.ticket(row["reference"]))["messages"] if m["direction"] == "in"]
     assert texts[-1] == "Merci, je passe demain."
+
+
+async def test_an_arabic_email_is_answered_and_routed_in_arabic(stack: Stack, tmp_path: Path) -> None:
+    # No language on record and none declared: the text says it (bug: email tickets had no language,
+    # so acknowledgements went out in French and the router ignored who speaks Arabic).
+    first = mail(tmp_path, "ar1", sender="karima@example.org", subject="طلب عقد ازدياد",
+                 body="السلام عليكم، أرجو أن ترسلوا لي نسخة من عقد ازدياد ابني. شكرا جزيلا")
+    [row] = ingest(stack, first)
+    ticket = await stack.ticket(row["reference"])
+    assert ticket["language"] == "ar"
+    assert ticket["assignee"]["email"] == "amina.benali@demo.guichet.fr"  # the etat_civil agent who speaks ar
+    french = mail(tmp_path, "fr1", sender="luc@example.org", subject="Question",
+                  body="Bonjour, quels sont les horaires d'ouverture de la mairie samedi ?")
+    assert (await stack.ticket(ingest(stack, french)[0]["reference"]))["language"] == "fr"
