@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
@@ -14,12 +13,13 @@ from rich.console import Console
 from rich.table import Table
 from routing.agents import create_agent, get_agent_by_email, issue_token, parse_skill_levels
 from routing.categories import upsert_category
+from routing.teams import get_team
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import migrations
-from app.db import make_engine, make_sessionmaker
-from app.routing_cli import routing_cli
-from app.settings import Settings, get_settings
+from app.cli_session import in_session as _in_session
+from app.routing_cli import routing_cli, teams_cli
+from app.settings import get_settings
 
 T = TypeVar("T")
 cli = typer.Typer(help="Guichet: one citizen record, one history, every channel.", no_args_is_help=True)
@@ -36,29 +36,9 @@ cli.add_typer(categories_cli, name="categories")
 cli.add_typer(email_cli, name="email")
 cli.add_typer(inbound_cli, name="inbound")
 cli.add_typer(routing_cli, name="routing")
+cli.add_typer(teams_cli, name="teams")
 out = Console()
 err = Console(stderr=True)
-
-
-def _in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Run one unit of work in a transaction; a domain error becomes a message and exit code 1."""
-    settings = settings or get_settings()
-
-    async def run() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
 
 
 @cli.command()
@@ -184,12 +164,23 @@ def categories_add(
     skill: Annotated[str, typer.Option(help="skill slug that handles it (created if new)")],
     name_en: Annotated[str | None, typer.Option(help="English name")] = None,
     name_ar: Annotated[str | None, typer.Option(help="Arabic name")] = None,
+    min_level: Annotated[int, typer.Option(min=1, max=5, help="lowest skill level that may handle it")] = 1,
+    priority: Annotated[str, typer.Option(help="low, normal, high or urgent")] = "normal",
+    team: Annotated[str | None, typer.Option(help="team slug whose queue and calendar it uses")] = None,
+    sla_first_response: Annotated[int | None, typer.Option(help="first-response target, business minutes")] = None,
+    sla_resolution: Annotated[int | None, typer.Option(help="resolution target, business minutes")] = None,
+    escalate: Annotated[str, typer.Option(help="on breach: raise_priority,supervisor_queue")] = "",
 ) -> None:
     """Add or update a category of requests."""
     names = {"fr": name, **({"en": name_en} if name_en else {}), **({"ar": name_ar} if name_ar else {})}
 
     async def work(session: AsyncSession) -> int:
-        return (await upsert_category(session, slug=slug, name=name, names=names, skill_slug=skill)).id
+        team_id = (await get_team(session, team)).id if team else None
+        return (await upsert_category(
+            session, slug=slug, name=name, names=names, skill_slug=skill, min_level=min_level, priority=priority,
+            team_id=team_id, sla_first_response_minutes=sla_first_response,
+            sla_resolution_minutes=sla_resolution, escalation=[r.strip() for r in escalate.split(",") if r.strip()],
+        )).id
 
     _in_session(work)
     out.print(f"category {slug} saved")

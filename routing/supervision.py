@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm import tickets
 from crm.columns import utcnow
 from crm.errors import Conflict, Forbidden, InvalidInput, NotFound
-from crm.models import EventKind, Ticket, TicketEvent
+from crm.models import EventKind, Ticket, TicketEvent, TicketStatus
 from routing.assign import (OPEN, RoutingConfig, TicketContext, assign_ticket, give_ticket, lock_agent_profile,
                             profiles, roster_for, ticket_context, ticket_need)
 from routing.models import Agent, Presence, Role, Team, TicketRouting
@@ -346,3 +346,18 @@ async def apply_moves(session: AsyncSession, moves: list[Move], *, by: Agent, co
         applied.append(move)
     return applied, skipped
 
+
+
+async def change_status(session: AsyncSession, reference: str, status: str, *, by: Agent, why: str) -> Ticket:
+    """The holder or a supervisor moves the request on; resolving frees the holder's capacity."""
+    try:
+        wanted = TicketStatus(status)
+    except ValueError:
+        raise InvalidInput(f"status must be one of: {', '.join(s.value for s in TicketStatus)}") from None
+    ticket = await tickets.find_by_reference(session, reference)
+    ticket = await tickets.get_ticket(session, ticket.id, for_update=True)
+    if ticket.assignee_id != by.id and by.role not in SUPERVISORS:
+        raise Forbidden("only the agent holding the ticket, or a supervisor, may change its status")
+    await tickets.set_status(session, ticket, wanted, reason=f"{by.name}: {why}", actor_type="agent",
+                             actor_id=by.id)
+    return ticket

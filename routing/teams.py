@@ -8,7 +8,7 @@ from functools import lru_cache
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm.errors import InvalidInput
+from crm.errors import InvalidInput, NotFound
 from routing.calendar import BusinessCalendar
 from routing.models import AgentTeam, Team
 
@@ -46,6 +46,14 @@ async def upsert_team(session: AsyncSession, *, slug: str, name: str, opening_ho
     team.name, team.opening_hours, team.holiday_country = name, opening_hours, holiday_country
     team.extra_holidays = list(extra_holidays or [])
     await session.flush()
+    return team
+
+
+async def get_team(session: AsyncSession, slug: str) -> Team:
+    team = (await session.exec(select(Team).where(Team.slug == slug))).first()
+    if team is None:
+        known = (await session.exec(select(Team.slug).order_by(Team.slug))).all()
+        raise NotFound(f"no team {slug!r}; known: {', '.join(known) or 'none'}")
     return team
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from routing.models import Agent
 from routing.rebalance import Move
 from routing.sla_watch import notifications_of
-from routing.supervision import (apply_moves, move_ticket, move_tickets, rebalance_plan, release_ticket, require_supervisor,
+from routing.supervision import (apply_moves, change_status, move_ticket, move_tickets, rebalance_plan, release_ticket, require_supervisor,
                                  set_presence, take_ticket, workload)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +36,11 @@ class PresenceIn(BaseModel):
 
 class ReleaseIn(BaseModel):
     why: str = Field(..., min_length=1, max_length=500)
+
+
+class StatusIn(BaseModel):
+    status: str = Field(..., description="new, open, pending, resolved or closed")
+    why: str = Field("", max_length=500)
 
 
 class ApplyPlanIn(BaseModel):
@@ -121,6 +126,17 @@ class RoutingController(Controller):
         ticket = await release_ticket(db_session, reference, by=agent, why=data.why, config=routing_config(settings))
         await db_session.commit()
         return {"reference": ticket.reference, "assignee_id": ticket.assignee_id}
+
+    @post("/tickets/{reference:str}/status", summary="Move the request on; resolving frees the holder",
+          status_code=200)
+    async def status(self, reference: str, data: StatusIn, agent: Agent, db_session: AsyncSession,
+                     queue: JobQueue) -> dict[str, Any]:
+        ticket = await change_status(db_session, reference, data.status, by=agent, why=data.why or "no reason given")
+        holder = ticket.assignee_id
+        await db_session.commit()
+        if holder is not None and ticket.status in ("resolved", "closed"):
+            await enqueue_after_commit(queue, "fill_agent", holder)
+        return {"reference": ticket.reference, "status": ticket.status}
 
     @get("/notifications", summary="Your notifications (SLA at risk or breached, escalations), newest first")
     async def notifications(self, agent: Agent, db_session: AsyncSession, unread: bool = False) -> list[dict[str, Any]]:

@@ -83,3 +83,30 @@ def test_serve_refuses_an_unmigrated_postgres_and_migrates_sqlite(tmp_path: Path
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     assert ensure_schema(url) == "upgraded"
     assert ensure_schema(url) == "current"
+
+
+async def test_a_team_with_its_calendar_routes_and_times_a_new_category(stack: Stack) -> None:
+    hours = '{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}'
+    steps = [
+        ("teams", "add", "etat_civil_b", "--name", "État civil B", "--hours", hours, "--country", "FR"),
+        ("categories", "add", "naturalisation", "--name", "Naturalisation", "--skill", "naturalisation",
+         "--min-level", "3", "--team", "etat_civil_b", "--sla-first-response", "120", "--escalate",
+         "raise_priority"),
+        ("agents", "create", "rachid@mairie.fr", "--name", "Rachid Alaoui", "--skills", "naturalisation:4",
+         "--languages", "fr,ar"),
+        ("teams", "join", "etat_civil_b", "rachid@mairie.fr"),
+    ]
+    for step in steps:
+        run = guichet(stack, *step)
+        assert run.returncode == 0, (step, run.stderr)
+    accepted = await stack.post_request(category="naturalisation")
+    await stack.drain()
+    ticket = await stack.ticket(accepted["reference"])
+    assert ticket["assignee"]["name"] == "Rachid Alaoui"
+    bad = [guichet(stack, "teams", "add", "x", "--name", "X", "--hours", '{"days": ["lundi"], "start": "08:00", "end": "12:00"}'),
+           guichet(stack, "teams", "add", "y", "--name", "Y", "--hours", "{not json"),
+           guichet(stack, "teams", "join", "nowhere", "rachid@mairie.fr"),
+           guichet(stack, "categories", "add", "z", "--name", "Z", "--skill", "s", "--escalate", "fire")]
+    assert [b.returncode for b in bad] == [1, 2, 1, 1]
+    assert "lundi" in bad[0].stderr and "not valid JSON" in bad[1].stderr and "no team" in bad[2].stderr
+    assert "unknown escalation" in bad[3].stderr

@@ -285,3 +285,25 @@ async def test_an_unknown_presence_is_refused(stack: Stack, presence: str) -> No
     response = await stack.client.put(f"/api/v1/agents/{amina.id}/presence", headers=await auth(stack),
                                       json={"presence": presence})
     assert response.status_code == 400 and "presence must be one of" in response.json()["detail"]
+
+
+async def test_resolving_a_ticket_frees_capacity_for_what_waits(stack: Stack) -> None:
+    async with stack.session() as session:
+        karim = await get_agent_by_email(session, KARIM)
+        karim.capacity = 1
+        (await get_agent_by_email(session, "claire.dubois@demo.guichet.fr")).presence = "away"
+        await session.commit()
+    first = await new_ticket(stack, category="urbanisme", email="p1@example.org")
+    second = await new_ticket(stack, category="urbanisme", email="p2@example.org")
+    assert first["assignee"]["email"] == KARIM and second["assignee"] is None
+    stranger = await stack.client.post(f"/api/v1/tickets/{first['reference']}/status",
+                                       headers=await auth(stack, AMINA), json={"status": "resolved"})
+    assert stranger.status_code == 403
+    bad = await stack.client.post(f"/api/v1/tickets/{first['reference']}/status",
+                                  headers=await auth(stack, KARIM), json={"status": "done"})
+    assert bad.status_code == 400
+    done = await stack.client.post(f"/api/v1/tickets/{first['reference']}/status",
+                                   headers=await auth(stack, KARIM), json={"status": "resolved", "why": "permit sent"})
+    assert done.status_code == 200, done.text
+    await stack.drain()
+    assert (await stack.ticket(second["reference"]))["assignee"]["email"] == KARIM
