@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
+from routing.calendar import BusinessCalendar
 from routing.models import Agent, AgentSkill, ApiToken, Role, Skill
 
 TOKEN_PREFIX = "gch_"
@@ -92,3 +93,49 @@ async def agent_for_token(session: AsyncSession, token: str) -> Agent | None:
     api_token, agent = row
     api_token.last_used_at = utcnow()
     return agent
+
+
+async def update_agent(
+    session: AsyncSession, agent: Agent, *, skills: dict[str, int] | None = None, capacity: int | None = None,
+    channel_capacity: dict[str, int] | None = None, languages: list[str] | None = None,
+    working_hours: dict | None = None, clear_working_hours: bool = False,
+) -> list[str]:
+    """Change what the router knows of an agent; returns what changed, for the audit trail."""
+    changed = []
+    if capacity is not None:
+        if capacity < 1:
+            raise InvalidInput("capacity must be at least 1")
+        agent.capacity = capacity
+        changed.append("capacity")
+    if channel_capacity is not None:
+        if any(not isinstance(v, int) or v < 0 for v in channel_capacity.values()):
+            raise InvalidInput("channel capacities must be whole numbers ≥ 0")
+        agent.channel_capacity = dict(channel_capacity)
+        changed.append("channel_capacity")
+    if languages is not None:
+        agent.languages = sorted({code.strip().lower() for code in languages if code.strip()})
+        changed.append("languages")
+    if working_hours is not None or clear_working_hours:
+        if working_hours is not None:
+            try:
+                BusinessCalendar.from_spec(working_hours)
+            except (ValueError, TypeError) as exc:
+                raise InvalidInput(f"working hours: {exc}") from None
+        agent.working_hours = None if clear_working_hours else working_hours
+        changed.append("working_hours")
+    if skills is not None:
+        for slug, level in skills.items():
+            if not isinstance(level, int) or not 1 <= level <= 5:
+                raise InvalidInput(f"skill level must be 1-5: {slug}={level!r}")
+        known = {s.slug: s for s in (await session.exec(select(Skill).where(col(Skill.slug).in_(skills)))).all()}
+        missing = sorted(set(skills) - set(known))
+        if missing:
+            raise InvalidInput(f"unknown skill(s): {', '.join(missing)}")
+        for row in (await session.exec(select(AgentSkill).where(AgentSkill.agent_id == agent.id))).all():
+            await session.delete(row)
+        await session.flush()
+        for slug, level in skills.items():
+            session.add(AgentSkill(agent_id=agent.id, skill_id=known[slug].id, level=level))
+        changed.append("skills")
+    await session.flush()
+    return changed

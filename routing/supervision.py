@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm import tickets
 from crm.columns import utcnow
 from crm.errors import Conflict, Forbidden, InvalidInput, NotFound
-from crm.models import EventKind, Ticket, TicketEvent, TicketStatus
+from crm.models import AccessRecord, EventKind, Ticket, TicketEvent, TicketStatus
+from routing.agents import update_agent
 from routing.assign import (OPEN, RoutingConfig, TicketContext, assign_ticket, give_ticket, lock_agent_profile,
                             profiles, roster_for, ticket_context, ticket_need)
 from routing.models import Agent, Presence, Role, Team, TicketRouting
@@ -361,3 +362,13 @@ async def change_status(session: AsyncSession, reference: str, status: str, *, b
     await tickets.set_status(session, ticket, wanted, reason=f"{by.name}: {why}", actor_type="agent",
                              actor_id=by.id)
     return ticket
+
+
+async def edit_agent(session: AsyncSession, agent_id: int, *, by: Agent, why: str, **changes) -> list[str]:
+    """A supervisor changes what the router knows of an agent; the change is on the audit trail."""
+    require_supervisor(by)
+    agent = await _agent(session, agent_id)
+    changed = await update_agent(session, agent, **changes)
+    session.add(AccessRecord(agent_id=by.id, action=f"update:{','.join(changed)}"[:40], subject_type="agent",
+                             subject_id=agent.id))
+    return changed

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from routing.models import Agent
 from routing.rebalance import Move
 from routing.sla_watch import notifications_of
-from routing.supervision import (apply_moves, change_status, move_ticket, move_tickets, rebalance_plan, release_ticket, require_supervisor,
+from routing.supervision import (apply_moves, change_status, edit_agent, move_ticket, move_tickets, rebalance_plan, release_ticket, require_supervisor,
                                  set_presence, take_ticket, workload)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +32,15 @@ class PresenceIn(BaseModel):
     presence: str = Field(..., description="available, busy, away or offline")
     why: str = Field("", max_length=500)
     redistribute: bool = Field(True, description="away/offline: hand their unanswered tickets to others")
+
+
+class AgentUpdateIn(BaseModel):
+    skills: dict[str, int] | None = Field(None, description="skill slug -> level 1-5; replaces all skills")
+    capacity: int | None = Field(None, ge=1, le=10_000)
+    channel_capacity: dict[str, int] | None = Field(None, description='e.g. {"phone": 2}')
+    languages: list[str] | None = Field(None, max_length=20)
+    working_hours: dict[str, Any] | None = Field(None, description="opening-hours spec; {} clears it")
+    why: str = Field("", max_length=500)
 
 
 class ReleaseIn(BaseModel):
@@ -90,6 +99,18 @@ class RoutingController(Controller):
         if data.presence == "available":
             await enqueue_after_commit(queue, "fill_agent", agent_id)
         return {"agent_id": agent_id, "presence": data.presence, "redistributed": moved}
+
+    @put("/agents/{agent_id:int}", summary="Change an agent's skills, capacity, languages or working hours")
+    async def update(self, agent_id: int, data: AgentUpdateIn, agent: Agent, db_session: AsyncSession,
+                     queue: JobQueue) -> dict[str, Any]:
+        require_supervisor(agent)
+        changed = await edit_agent(db_session, agent_id, by=agent, why=data.why or "no reason given",
+                                   skills=data.skills, capacity=data.capacity, channel_capacity=data.channel_capacity,
+                                   languages=data.languages, working_hours=data.working_hours or None,
+                                   clear_working_hours=data.working_hours == {})
+        await db_session.commit()
+        await enqueue_after_commit(queue, "fill_agent", agent_id)  # more room or skills: fill from the queue
+        return {"agent_id": agent_id, "changed": changed}
 
     @get("/supervisor/rebalance", summary="The proposed plan of moves that evens out the load, with reasons")
     async def plan(self, agent: Agent, db_session: AsyncSession, settings: Settings) -> dict[str, Any]:

@@ -307,3 +307,28 @@ async def test_resolving_a_ticket_frees_capacity_for_what_waits(stack: Stack) ->
     assert done.status_code == 200, done.text
     await stack.drain()
     assert (await stack.ticket(second["reference"]))["assignee"]["email"] == KARIM
+
+
+async def test_a_supervisor_changes_an_agents_skills_and_capacity(stack: Stack) -> None:
+    karim = await agent_id(stack, KARIM)
+    claire = await auth(stack)
+    assert (await stack.client.put(f"/api/v1/agents/{karim}", headers=await auth(stack, AMINA),
+                                   json={"capacity": 50})).status_code == 403
+    for body, message in [({"skills": {"urbanisme": 9}}, "1-5"), ({"skills": {"astrologie": 3}}, "unknown skill"),
+                          ({"working_hours": {"days": ["mon"], "start": "18:00", "end": "08:00"}}, "working hours"),
+                          ({"capacity": 0}, "")]:
+        response = await stack.client.put(f"/api/v1/agents/{karim}", headers=claire, json=body)
+        assert response.status_code == 400 and message in response.text, body
+    changed = await stack.client.put(f"/api/v1/agents/{karim}", headers=claire, json={
+        "skills": {"urbanisme": 5, "etat_civil": 4}, "capacity": 3, "languages": ["fr", "ar"],
+        "channel_capacity": {"phone": 1}})
+    assert changed.status_code == 200, changed.text
+    assert set(changed.json()["changed"]) == {"skills", "capacity", "languages", "channel_capacity"}
+    workload = (await stack.client.get("/api/v1/supervisor/workload", headers=claire)).json()
+    assert next(a for a in workload["agents"] if a["agent_id"] == karim)["capacity"] == 3
+    async with stack.session() as session:
+        (await get_agent_by_email(session, AMINA)).presence = "away"
+        (await get_agent_by_email(session, "claire.dubois@demo.guichet.fr")).presence = "away"
+        await session.commit()
+    ticket = await new_ticket(stack, category="etat_civil", email="k@example.org")
+    assert ticket["assignee"]["email"] == KARIM and "etat_civil level 4" in last_event(ticket, "assigned")["reason"]
