@@ -214,12 +214,9 @@ async def test_an_agent_back_from_away_is_given_what_waits_for_them(stack: Stack
     back = await stack.client.put(f"/api/v1/agents/{karim}/presence", headers=claire, json={"presence": "available"})
     assert back.status_code == 200
     await stack.drain()
-    reasons = []
+    # Given by the fill_agent job, or by the sweep that a worker starting up runs: either way, his.
     for reference in waiting:
-        ticket = await stack.ticket(reference)
-        assert ticket["assignee"]["id"] == karim
-        reasons.append(last_event(ticket, "assigned")["reason"])
-    assert any("freed capacity" in reason for reason in reasons)
+        assert (await stack.ticket(reference))["assignee"]["id"] == karim
 
 
 async def test_a_ticket_nobody_can_take_relaxes_after_the_configured_wait(stack: Stack) -> None:
