@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 
 from app.settings import Settings
 from crm.models import InboundEvent, Ticket
+from crm.threading import short_reference
 from replies.models import Delivery
 from tests.conftest import Stack, running
 from tests.smtp_server import free_port
@@ -91,12 +92,14 @@ async def test_the_acknowledgement_is_texted_once_with_a_status_callback(seeded:
         assert request.path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
         assert request.auth == (ACCOUNT, TOKEN)
         assert request.form["To"] == PHONE and request.form["From"] == OURS
-        assert reference in request.form["Body"]
         assert request.form["StatusCallback"] == PUBLIC + "/webhooks/twilio/status"
+        # The short reference, which threads the citizen's reply (rule 1).
+        assert f"réf. {short_reference(reference)}." in request.form["Body"]
+        assert request.form["Body"].startswith("Mairie de Test : demande enregistrée")
         [delivery] = await deliveries(stack)
         assert delivery.state == "sent" and delivery.attempts == 1
         assert delivery.provider_id and delivery.provider_id.startswith("SM")
-        assert (delivery.encoding, delivery.segments) == ("UCS-2", 2)  # "reçue": ç is not GSM-7
+        assert (delivery.encoding, delivery.segments) == ("GSM-7", 1)
 
         # Nothing more, whatever asks again: another drain, a duplicate job.
         await stack.app.state.queue.enqueue("send_delivery", delivery.id, job_id="again")
@@ -104,7 +107,13 @@ async def test_the_acknowledgement_is_texted_once_with_a_status_callback(seeded:
         assert len(twilio.requests) == 1
         events = await delivery_events(stack, event.ticket_id)
         assert [e["state"] for e in events] == ["sent"]
-        assert events[0]["segments"] == 2 and events[0]["encoding"] == "UCS-2"
+        assert events[0]["segments"] == 1 and events[0]["encoding"] == "GSM-7"
+
+        # The citizen quotes it back: threaded by the reference (rule 1), before any other rule.
+        reply = await text_in(stack, f"Merci, c'est pour le {short_reference(reference)}")
+        assert reply.ticket_id == event.ticket_id
+        received = [e for e in (await stack.ticket(reference))["timeline"] if e["kind"] == "message_in"]
+        assert received[-1]["reason"] == f"reference {reference} in the SMS, from this citizen"
 
 
 @pytest.mark.parametrize("order, final", [
@@ -215,4 +224,27 @@ async def test_stop_blocks_the_next_sms_and_start_lifts_it(seeded: Settings) -> 
         allowed = await stack.post_request(email=None, phone="0612345678", message="Une autre demande")
         await stack.drain()
         [request] = twilio.requests
-        assert request.form["To"] == PHONE and allowed["reference"] in request.form["Body"]
+        assert request.form["To"] == PHONE
+        assert short_reference(allowed["reference"]) in request.form["Body"]
+
+
+async def test_help_is_answered_with_the_help_template_and_opens_no_ticket(seeded: Settings) -> None:
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, " Aide ")
+        assert event.status == "processed" and event.ticket_id is None
+        async with stack.session() as session:
+            assert (await session.exec(select(Ticket))).all() == []
+        [request] = twilio.requests
+        assert request.form["To"] == PHONE
+        body = request.form["Body"]
+        assert body.startswith("Mairie de Test : écrivez-nous ici votre demande")
+        assert PUBLIC + "/request" in body and "STOP" in body
+        [delivery] = await deliveries(stack)
+        assert (delivery.state, delivery.ticket_id) == ("sent", None)
+        assert len(body) <= 160 and (delivery.encoding, delivery.segments) == ("GSM-7", 1)
+        # Its status callbacks are applied too, with no ticket to write on.
+        assert await status(stack, delivery.provider_id, "delivered") == 200
+        assert (await deliveries(stack))[0].state == "delivered"
+        # "help" inside a sentence is a message like any other.
+        other = await text_in(stack, "help me with my parking permit")
+        assert other.ticket_id is not None
