@@ -44,6 +44,8 @@ class TwilioStandIn:
         self._lock = threading.Lock()
         self._script: list[int] = []  # Twilio error codes to answer with, in order
         self.requests: list[Request] = []
+        self.media: dict[str, tuple[str, bytes, bool]] = {}  # path -> type, bytes, send a length
+        self.redirects: dict[str, str] = {}  # path -> Location
         self.port = 0
 
     @property
@@ -54,6 +56,26 @@ class TwilioStandIn:
         """Answer the next requests with these Twilio errors (20429, 20500, 21610...), then 201."""
         with self._lock:
             self._script.extend(codes)
+
+    def serve_media(self, path: str, content_type: str, data: bytes, *, with_length: bool = True) -> None:
+        """An MMS medium at this path (Twilio's /2010-04-01/Accounts/AC…/Messages/MM…/Media/ME…);
+        without a Content-Length the client can only count as the bytes come."""
+        self.media[path] = (content_type, data, with_length)
+
+    def media_answer(self, path: str, auth: tuple[str, str] | None) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.requests.append(Request("GET", path, {}, auth, 0))
+        if path in self.redirects:
+            return 307, {"Location": self.redirects[path]}, b""
+        if auth != (self.account_sid, self.auth_token):
+            return 401, {"Content-Type": "application/json"}, json.dumps(
+                {"code": 20003, "message": "Authenticate", "status": 401,
+                 "more_info": "https://www.twilio.com/docs/errors/20003"}).encode()
+        if path not in self.media:
+            return 404, {"Content-Type": "application/json"}, b'{"code": 20404, "status": 404}'
+        content_type, data, with_length = self.media[path]
+        return 200, {"Content-Type": content_type,
+                     **({"Content-Length": str(len(data))} if with_length else {})}, data
 
     @property
     def accepted(self) -> list[Request]:
@@ -94,23 +116,34 @@ class TwilioStandIn:
         }
 
 
+def _basic_auth(headers) -> tuple[str, str] | None:
+    header = headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    return user, password
+
+
 def _handler(stand_in: TwilioStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8"),
                                                  keep_blank_values=True).items()}
-            auth = None
-            header = self.headers.get("Authorization", "")
-            if header.startswith("Basic "):
-                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-                auth = (user, password)
-            status, body = stand_in.answer("POST", self.path, form, auth)
+            status, body = stand_in.answer("POST", self.path, form, _basic_auth(self.headers))
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802
+            status, headers, payload = stand_in.media_answer(self.path, _basic_auth(self.headers))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()  # without a Content-Length, HTTP/1.0: the body ends when we close
             self.wfile.write(payload)
 
         def log_message(self, *_: object) -> None:

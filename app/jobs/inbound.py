@@ -82,6 +82,9 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
         raise
     if delivery_id is not None:
         await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
+    if message.metadata.get("media"):  # MMS: fetched apart, so a slow download holds nothing up
+        await ctx["queue"].enqueue("fetch_sms_media", ingested.message_id,
+                                   job_id=f"fetch_sms_media:{ingested.message_id}")
     return "processed"
 
 

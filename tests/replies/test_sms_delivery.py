@@ -48,11 +48,11 @@ def signed(path: str, params: dict[str, str]) -> dict[str, str]:
             "Content-Type": "application/x-www-form-urlencoded"}
 
 
-async def text_in(stack: Stack, body: str, sender: str = PHONE) -> InboundEvent:
+async def text_in(stack: Stack, body: str, sender: str = PHONE, **extra: str) -> InboundEvent:
     """A citizen's SMS through the signed webhook, the pipeline run; its raw event."""
     sid = "SM" + secrets.token_hex(16)
     params = {"MessageSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": OURS, "Body": body,
-              "NumMedia": "0"}
+              "NumMedia": "0", **extra}
     response = await stack.client.post("/webhooks/twilio/sms", content=urlencode(params),
                                        headers=signed("/webhooks/twilio/sms", params))
     assert response.status_code == 200
