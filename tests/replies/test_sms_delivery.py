@@ -248,3 +248,58 @@ async def test_help_is_answered_with_the_help_template_and_opens_no_ticket(seede
         # "help" inside a sentence is a message like any other.
         other = await text_in(stack, "help me with my parking permit")
         assert other.ticket_id is not None
+
+
+async def _queue_sms(stack: Stack, ticket_id: int, text: str, key: str) -> int:
+    """Another SMS on the ticket, queued through replies' own function and not yet sent."""
+    from replies.outbox import queue_delivery
+    from replies.templates import Rendered
+
+    async with stack.session() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        delivery, _ = await queue_delivery(session, ticket, channel="sms", to=PHONE, dedupe_key=key,
+                                           rendered=Rendered("", text, None, "fr"), reason="test")
+        await session.commit()
+        return delivery.id
+
+
+async def test_two_runs_of_one_send_at_once_send_one_sms(seeded: Settings) -> None:
+    """The claim (queued -> sending, committed before the call) lets one run through."""
+    import asyncio
+
+    from app.jobs.context import build_job_context
+    from app.jobs.send import send_delivery
+    from tests.replies.test_smtp_delivery import NoQueue
+
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, "Bonjour")
+        delivery_id = await _queue_sms(stack, event.ticket_id, "Votre acte est prêt à la mairie.", "t:1")
+        ctx = build_job_context(stack.settings, stack.app.state.engine, NoQueue())
+        results = await asyncio.gather(send_delivery(ctx, delivery_id), send_delivery(ctx, delivery_id))
+        assert sorted(results) == ["nothing to send", "sent"]
+        assert [r.form["Body"] for r in twilio.requests][1:] == ["Votre acte est prêt à la mairie."]
+        delivery = next(d for d in await deliveries(stack) if d.id == delivery_id)
+        assert (delivery.state, delivery.attempts, delivery.encoding, delivery.segments) == ("sent", 1, "UCS-2", 1)
+
+
+async def test_a_send_cut_off_midway_is_not_sent_again(seeded: Settings) -> None:
+    """A worker that died during the call may have reached Twilio: failed for a person to check,
+    never sent a second time by the sweep."""
+    from datetime import timedelta
+
+    from crm.columns import utcnow
+
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, "Bonjour")
+        delivery_id = await _queue_sms(stack, event.ticket_id, "Rendez-vous confirmé.", "t:2")
+        async with stack.session() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            delivery.state, delivery.attempts = "sending", 1
+            delivery.updated_at = utcnow() - timedelta(minutes=10)
+            await session.commit()
+        await stack.app.state.queue.enqueue("sweep", 0, job_id="sweep:test")
+        await stack.drain()
+        assert len(twilio.requests) == 1  # the acknowledgement only
+        events = await delivery_events(stack, event.ticket_id)
+        assert events[-1]["delivery_id"] == delivery_id and events[-1]["state"] == "failed"
+        assert events[-1]["reason"].startswith("outcome unknown")
