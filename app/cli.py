@@ -194,7 +194,9 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
     async def work(session: AsyncSession) -> list[dict]:
         return [
             {"id": d.id, "channel": d.channel, "to": d.to, "subject": d.subject, "body": d.body,
-             "state": d.state, "ticket_reference": reference}
+             "state": d.state, "ticket_reference": reference, "segments": d.segments,
+             "encoding": d.encoding, "provider_status": d.provider_status, "error_code": d.error_code,
+             "error": d.last_error}
             for d, reference in await list_outbox(session, limit=limit)
         ]
 
@@ -205,8 +207,9 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
         return
     table = Table("id", "ticket", "channel", "to", "subject", "state")
     for row in rows:
-        table.add_row(str(row["id"]), row["ticket_reference"], row["channel"], row["to"],
-                      row["subject"] or row["body"][:40], row["state"])
+        code = f" {row['error_code']}" if row["error_code"] else ""
+        table.add_row(str(row["id"]), row["ticket_reference"] or "-", row["channel"], row["to"],
+                      row["subject"] or row["body"][:40], row["state"] + code)
     out.print(table if rows else "the outbox is empty")
 
 

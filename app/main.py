@@ -23,7 +23,7 @@ from app.api.health import health, ready
 from app.api.requests import create_request
 from app.api.routing import RoutingController
 from app.api.tickets import get_ticket
-from app.api.twilio import twilio_sms
+from app.api.twilio import twilio_sms, twilio_status
 from app.db import make_engine, make_sessionmaker
 from app.dependencies import provide_queue, provide_session, provide_settings
 from app.errors import EXCEPTION_HANDLERS
@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             home, health, ready, list_categories, create_request, get_ticket,
-            request_form, submit_request_form, twilio_sms, RoutingController,
+            request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],
         dependencies={

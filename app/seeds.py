@@ -1,4 +1,4 @@
-"""Demo data and the default acknowledgement templates, idempotent: running twice changes nothing."""
+"""Demo data and the default acknowledgement and HELP templates, idempotent: running twice changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ from routing.categories import ensure_skill, upsert_category
 from routing.teams import add_member, upsert_team
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.reply_context import sample_context
+from app.reply_context import sample_context, sample_help_context
 
 SKILLS = {
     "etat_civil": "État civil",
@@ -97,12 +97,24 @@ ACKNOWLEDGEMENTS = {
         "للتواصل معنا بخصوصه، يكفي الرد على هذه الرسالة مع الاحتفاظ بالمرجع في الموضوع.\n\n"
         "مع خالص التحيات،\n{{ service.name }}\n",
     ),
-    ("sms", "fr"): ("", "{{ service.name }} : demande reçue, réf. {{ ticket.reference }}. "
+    # SMS carry the short reference (2026-42), which SMS threading finds in a reply. The French
+    # text stays in GSM-7 (no "ç", "â", "ê"...), so 160 characters to an SMS instead of 70.
+    ("sms", "fr"): ("", "{{ service.name }} : demande enregistrée, réf. {{ ticket.short_reference }}. "
                         "Répondez à ce SMS pour la compléter."),
-    ("sms", "en"): ("", "{{ service.name }}: request received, ref. {{ ticket.reference }}. "
+    ("sms", "en"): ("", "{{ service.name }}: request received, ref. {{ ticket.short_reference }}. "
                         "Reply to this SMS to add to it."),
-    ("sms", "ar"): ("", "{{ service.name }}: تم استلام طلبكم، المرجع {{ ticket.reference }}. "
+    ("sms", "ar"): ("", "{{ service.name }}: تم استلام طلبكم، المرجع {{ ticket.short_reference }}. "
                         "ردوا على هذه الرسالة لإضافة معلومات."),
+}
+
+# The answer to an SMS "HELP" / "AIDE": about the service, on no ticket.
+HELP_ANSWERS = {
+    ("sms", "fr"): ("", "{{ service.name }} : écrivez-nous ici votre demande, ou sur {{ links.request }}. "
+                        "Donnez sa réf. pour la suivre. STOP : plus de SMS."),
+    ("sms", "en"): ("", "{{ service.name }}: text us your request here, or go to {{ links.request }}. "
+                        "Give its ref. to follow it up. STOP: no more SMS."),
+    ("sms", "ar"): ("", "{{ service.name }}: لتقديم طلب، راسلونا هنا أو عبر {{ links.request }}. "
+                        "اذكروا مرجع طلبكم لمتابعته. أرسلوا STOP لإيقاف الرسائل."),
 }
 
 
@@ -116,12 +128,14 @@ async def seed_reference_data(session: AsyncSession) -> None:
         await upsert_category(session, slug=slug, name=name, names={"fr": name, **names},
                               skill_slug=skill, team_id=team.id, sla_first_response_minutes=first,
                               sla_resolution_minutes=resolution, escalation=escalation)
-    for (channel, language), (subject, body) in ACKNOWLEDGEMENTS.items():
-        existing = await find_template(session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
-                                       category_id=None, language=language, default_language=language)
-        if existing is None:
-            await save_template(session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
-                                language=language, subject=subject, body=body, sample=sample_context())
+    for step, texts, sample in ((Step.ACKNOWLEDGEMENT, ACKNOWLEDGEMENTS, sample_context()),
+                                (Step.HELP, HELP_ANSWERS, sample_help_context())):
+        for (channel, language), (subject, body) in texts.items():
+            existing = await find_template(session, step=step.value, channel=channel, category_id=None,
+                                           language=language, default_language=language)
+            if existing is None:
+                await save_template(session, step=step.value, channel=channel, language=language,
+                                    subject=subject, body=body, sample=sample)
 
 
 async def seed_demo_agents(session: AsyncSession) -> None:

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
         None, description="Twilio auth token: signs webhooks and authenticates the REST client")
     twilio_from: str | None = Field(None, description="our SMS number in E.164 (or use the messaging service)")
     twilio_messaging_service_sid: str | None = Field(None, description="Twilio messaging service SID")
+    twilio_api_base_url: str | None = Field(
+        None, description="base URL of Twilio's REST API; unset: https://api.twilio.com (a proxy or a test stand-in)")
     twilio_allow_unsigned: bool = Field(
         False, description="accept unsigned SMS webhooks when no auth token is set (local testing only)")
     routing_relax_level_after_minutes: int = Field(

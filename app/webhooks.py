@@ -1,6 +1,7 @@
 """Push channels' webhooks: is this really from the provider, and record it raw once."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -10,9 +11,13 @@ from twilio.request_validator import RequestValidator
 from app.settings import Settings
 from channels.base import ParseError
 from channels.sms import twilio_inbound
+from channels.sms.twilio_status import parse_status
 from crm.errors import InvalidInput
 from crm.inbound import record_inbound
 from crm.types import Channel
+from replies.dispatch import record_provider_status
+
+log = logging.getLogger("guichet.webhooks")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -61,3 +66,16 @@ async def record_twilio_sms(session: AsyncSession, body: bytes) -> Recorded:
         raise InvalidInput(str(exc), fields={"MessageSid": "required"}) from exc
     recorded = await record_inbound(session, channel=Channel.SMS.value, external_id=sid, payload=body)
     return Recorded(recorded.event.id, recorded.created)
+
+
+async def apply_twilio_status(session: AsyncSession, body: bytes) -> bool:
+    """Move the delivery Twilio reports on; False when no delivery has that MessageSid
+    (logged with the SID only: a number or a text is personal data)."""
+    try:
+        report = parse_status(body)
+    except ParseError as exc:
+        raise InvalidInput(str(exc), fields={"MessageSid": "required", "MessageStatus": "required"}) from exc
+    delivery = await record_provider_status(session, report.provider_id, report.status, report.error_code)
+    if delivery is None:
+        log.info("status %s for unknown MessageSid %s ignored", report.status, report.provider_id)
+    return delivery is not None

@@ -15,7 +15,12 @@ class RetryLater(Exception):
 
 
 class ChannelError(Exception):
-    """A permanent failure: sending again will not help (bad address, refused)."""
+    """A permanent failure: sending again will not help (bad address, refused).
+    `code`: the provider's error code when it gave one (Twilio's 21610)."""
+
+    def __init__(self, reason: str, *, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class ParseError(Exception):

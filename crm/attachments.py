@@ -67,6 +67,17 @@ async def store_attachments(session: AsyncSession, message_id: int, items: tuple
     return rows
 
 
+async def record_refused(session: AsyncSession, message_id: int, *, filename: str, content_type: str,
+                         size: int, reason: str) -> Attachment:
+    """A file we did not get or did not keep (an MMS from a foreign host, too large): listed
+    with why, no bytes stored."""
+    row = Attachment(message_id=message_id, filename=filename[:255] or "sans-nom",
+                     content_type=content_type[:255], size=size, sha256=None, refused=reason)
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def attachments_by_message(session: AsyncSession, message_ids: list[int]) -> dict[int, list[Attachment]]:
     found: dict[int, list[Attachment]] = {}
     if message_ids:

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm import tickets
 from crm.columns import utcnow
 from crm.models import EventKind
+from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
 from replies.templates import plain_to_html
@@ -16,8 +17,17 @@ from replies.templates import plain_to_html
 # A send that has been `sending` this long lost its worker.
 STALE_SENDING = timedelta(minutes=5)
 
-FINAL_STATES = {DeliveryState.SENT.value, DeliveryState.HELD.value, DeliveryState.FAILED.value,
-                DeliveryState.BLOCKED.value, DeliveryState.CANCELLED.value}
+FINAL_STATES = {DeliveryState.SENT.value, DeliveryState.DELIVERED.value, DeliveryState.UNDELIVERED.value,
+                DeliveryState.HELD.value, DeliveryState.FAILED.value, DeliveryState.BLOCKED.value,
+                DeliveryState.CANCELLED.value}
+
+# Twilio's message statuses in the order a message lives them; callbacks come in any order,
+# and a status never replaces one further along (a late "sent" after "delivered").
+PROVIDER_PROGRESS = {"accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
+                     "delivered": 3, "undelivered": 3, "failed": 3, "canceled": 3, "read": 4}
+PROVIDER_FINAL = {"delivered": DeliveryState.DELIVERED, "read": DeliveryState.DELIVERED,
+                  "undelivered": DeliveryState.UNDELIVERED, "failed": DeliveryState.FAILED,
+                  "canceled": DeliveryState.CANCELLED}
 
 
 async def _locked(session: AsyncSession, delivery_id: int) -> Delivery | None:
@@ -36,11 +46,21 @@ async def _set_state(session: AsyncSession, delivery: Delivery, state: DeliveryS
     if state is DeliveryState.SENT:
         delivery.sent_at = delivery.updated_at
     await session.flush()
+    await _on_timeline(session, delivery, reason)
+
+
+async def _on_timeline(session: AsyncSession, delivery: Delivery, reason: str) -> None:
+    """The delivery as it now stands, on its ticket's timeline (a HELP answer has no ticket)."""
+    if delivery.ticket_id is None:
+        return
+    extra = {"error": delivery.last_error, "error_code": delivery.error_code,
+             "provider_status": delivery.provider_status, "segments": delivery.segments,
+             "encoding": delivery.encoding}
     await tickets.record_event(
         session, delivery.ticket_id, EventKind.DELIVERY, reason=reason,
-        data={"delivery_id": delivery.id, "message_id": delivery.message_id, "state": state.value,
+        data={"delivery_id": delivery.id, "message_id": delivery.message_id, "state": delivery.state,
               "channel": delivery.channel, "attempts": delivery.attempts,
-              **({"error": error} if error else {})},
+              **{key: value for key, value in extra.items() if value is not None}},
     )
 
 
@@ -65,6 +85,10 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
         return None
     if delivery.not_before is not None and delivery.not_before > now:
         return None  # backing off; the deferred job will come
+    if await opted_out(session, delivery.channel, [delivery.to]):  # asked now, not when queued
+        await _set_state(session, delivery, DeliveryState.BLOCKED,
+                         f"not sent: {delivery.to} opted out of {delivery.channel} (STOP)")
+        return None
     if not can_send:
         await _set_state(session, delivery, DeliveryState.HELD,
                          f"kept in the outbox: no {delivery.channel} transport configured")
@@ -93,10 +117,12 @@ async def record_sent(session: AsyncSession, delivery_id: int, provider_id: str)
 
 
 async def record_failure(session: AsyncSession, delivery_id: int, error: str, *, permanent: bool,
-                         retry_at: datetime | None = None, reason: str | None = None) -> None:
+                         retry_at: datetime | None = None, reason: str | None = None,
+                         error_code: str | None = None) -> None:
     delivery = await _locked(session, delivery_id)
     if delivery is None:
         return
+    delivery.error_code = error_code
     if permanent:
         await _set_state(session, delivery, DeliveryState.FAILED, reason or "permanent failure",
                          error[:2000])
@@ -112,3 +138,30 @@ async def give_up(session: AsyncSession, delivery_id: int, error: str) -> None:
     """Too many transient failures: a dead letter a supervisor can resend."""
     await record_failure(session, delivery_id, f"gave up after retries: {error}", permanent=True,
                          reason="dead letter: too many temporary failures; a supervisor can resend it")
+
+
+async def record_provider_status(session: AsyncSession, provider_id: str, status: str,
+                                 error_code: str | None) -> Delivery | None:
+    """A status the provider reports (Twilio's StatusCallback): applied when it is news, never
+    going backwards. The delivery; None when no delivery has this provider id."""
+    delivery = (await session.exec(select(Delivery).where(Delivery.provider_id == provider_id)
+                                   .with_for_update().execution_options(populate_existing=True))).first()
+    if delivery is None:
+        return None
+    status = status.strip().lower()
+    known = PROVIDER_PROGRESS.get(delivery.provider_status or "", -1)
+    if status not in PROVIDER_PROGRESS or PROVIDER_PROGRESS[status] <= known:
+        return delivery  # unknown, or not news: a repeat, or late and out of order
+    delivery.provider_status = status
+    delivery.error_code = error_code or delivery.error_code
+    final = PROVIDER_FINAL.get(status)
+    how = f"{delivery.channel} provider: {status}" + (f", error {error_code}" if error_code else "")
+    if final is None:
+        delivery.updated_at = utcnow()
+        await session.flush()
+        await _on_timeline(session, delivery, how)
+    else:
+        error = f"provider error {error_code}" if error_code else delivery.last_error
+        await _set_state(session, delivery, final, how, error if final is not DeliveryState.DELIVERED
+                         else None)
+    return delivery

@@ -12,12 +12,15 @@ from crm.columns import UTCDateTime, utcnow
 
 class Step(str, enum.Enum):
     ACKNOWLEDGEMENT = "acknowledgement"
+    HELP = "help"  # the answer to an SMS "HELP" / "AIDE"
 
 
 class DeliveryState(str, enum.Enum):
     QUEUED = "queued"
     SENDING = "sending"
-    SENT = "sent"
+    SENT = "sent"  # handed to the transport (SMTP accepted it, Twilio queued it)
+    DELIVERED = "delivered"  # the carrier confirmed it reached the handset (Twilio status callback)
+    UNDELIVERED = "undelivered"  # the carrier could not deliver it (Twilio status callback)
     HELD = "held"  # no transport configured for the channel: kept in the outbox, not sent
     FAILED = "failed"
     BLOCKED = "blocked"
@@ -42,11 +45,14 @@ class Template(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """One outbound message on its way out: the outbox."""
+    """One outbound message on its way out: the outbox.
+
+    Without a ticket (and its message) for a service answer about no request: the answer
+    to an SMS HELP goes to a number that may have no ticket at all."""
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", index=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     dedupe_key: str = Field(max_length=200, unique=True)  # one delivery per purpose, however often asked
     channel: str = Field(max_length=20)
     to: str = Field(max_length=320)
@@ -58,7 +64,14 @@ class Delivery(SQLModel, table=True):
     state: str = Field(default=DeliveryState.QUEUED.value, max_length=20, index=True)
     attempts: int = 0
     last_error: str | None = None
-    provider_id: str | None = Field(default=None, max_length=255)
+    provider_id: str | None = Field(default=None, max_length=255, index=True)
+    # The provider's own status (Twilio: queued, sending, sent, delivered, undelivered, failed)
+    # and error code (Twilio's 21610, 30003...), as its answers and callbacks said.
+    provider_status: str | None = Field(default=None, max_length=20)
+    error_code: str | None = Field(default=None, max_length=20)
+    # SMS: what it costs, counted before sending (channels.sms.segments).
+    encoding: str | None = Field(default=None, max_length=10)
+    segments: int | None = None
     not_before: datetime | None = Field(default=None, sa_type=UTCDateTime)  # retry backoff
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -6,15 +6,25 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.sms.segments import sms_segments
 from crm import tickets
 from crm.columns import utcnow
 from crm.models import Ticket
+from crm.types import Channel
 from replies.models import Delivery, DeliveryState
 from replies.templates import Rendered
 
 
 async def find_delivery(session: AsyncSession, dedupe_key: str) -> Delivery | None:
     return (await session.exec(select(Delivery).where(Delivery.dedupe_key == dedupe_key))).first()
+
+
+def _delivery(channel: str, to: str, rendered: Rendered, dedupe_key: str, **fields) -> Delivery:
+    """A new delivery; an SMS has its segments and encoding counted now, before it is sent."""
+    cost = sms_segments(rendered.body) if channel == Channel.SMS.value else None
+    return Delivery(dedupe_key=dedupe_key, channel=channel, to=to, subject=rendered.subject or None,
+                    body=rendered.body, encoding=cost.encoding if cost else None,
+                    segments=cost.count if cost else None, **fields)
 
 
 async def queue_delivery(
@@ -38,11 +48,20 @@ async def queue_delivery(
         meta={"template_id": rendered.template_id, "language": rendered.language, "to": to},
         reason=reason, rfc_message_id=header_message_id,
     )
-    delivery = Delivery(
-        message_id=message.id, ticket_id=ticket.id, dedupe_key=dedupe_key, channel=channel, to=to,
-        subject=rendered.subject or None, body=rendered.body, header_message_id=header_message_id,
-        headers=headers or {},
-    )
+    delivery = _delivery(channel, to, rendered, dedupe_key, message_id=message.id, ticket_id=ticket.id,
+                         header_message_id=header_message_id, headers=headers or {})
+    session.add(delivery)
+    await session.flush()
+    return delivery, True
+
+
+async def queue_service_delivery(session: AsyncSession, *, channel: str, to: str, rendered: Rendered,
+                                 dedupe_key: str) -> tuple[Delivery, bool]:
+    """A message about no request (the answer to an SMS HELP): in the outbox, on no ticket."""
+    existing = await find_delivery(session, dedupe_key)
+    if existing is not None:
+        return existing, False
+    delivery = _delivery(channel, to, rendered, dedupe_key)
     session.add(delivery)
     await session.flush()
     return delivery, True
@@ -71,11 +90,12 @@ async def deliveries_to_send(
     )
 
 
-async def list_outbox(session: AsyncSession, *, limit: int = 200) -> list[tuple[Delivery, str]]:
+async def list_outbox(session: AsyncSession, *, limit: int = 200) -> list[tuple[Delivery, str | None]]:
+    """Newest first, with the ticket's reference (None: a message about no ticket)."""
     rows = (
         await session.exec(
             select(Delivery, Ticket.reference)
-            .join(Ticket, Ticket.id == Delivery.ticket_id)
+            .outerjoin(Ticket, Ticket.id == Delivery.ticket_id)
             .order_by(col(Delivery.id).desc())
             .limit(limit)
         )

@@ -193,6 +193,14 @@ async def seed(database_url: str) -> None:
         await engine.dispose()
 
 
+@pytest.fixture
+async def seeded(settings: Settings) -> Settings:
+    """The test's settings, on a database with the demo's categories, agents and templates (for
+    tests that start the app themselves, with settings of their own)."""
+    await seed(settings.database_url)
+    return settings
+
+
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Stack]:
     """The app in this test's event loop (Litestar's test client would run it in another

@@ -1,4 +1,4 @@
-"""Twilio's SMS webhook: verify, record raw, commit, enqueue, answer at once."""
+"""Twilio's webhooks: verify, record raw (or apply a status), commit, enqueue, answer at once."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,26 +9,23 @@ from litestar.params import HeaderParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.queue import JobQueue, enqueue_after_commit
+from app.registry import STATUS_CALLBACK_PATH
 from app.settings import Settings
 from app.webhooks import (
     EMPTY_TWIML,
     BadSignature,
     WebhookDisabled,
+    apply_twilio_status,
     public_url,
     record_twilio_sms,
     verify_twilio,
 )
 
+Signature = Annotated[str | None, HeaderParameter(name="X-Twilio-Signature")]
 
-@post("/webhooks/twilio/sms", tags=["webhooks"], status_code=200, media_type="text/xml",
-      summary="Twilio's incoming SMS webhook (signed with X-Twilio-Signature)")
-async def twilio_sms(
-    request: Request,
-    db_session: AsyncSession,
-    queue: JobQueue,
-    settings: Settings,
-    signature: Annotated[str | None, HeaderParameter(name="X-Twilio-Signature")] = None,
-) -> Response[str]:
+
+async def _signed_body(request: Request, settings: Settings, signature: str | None) -> bytes:
+    """The body, once its X-Twilio-Signature is checked: 404 when Twilio is off, 403 when forged."""
     body = await request.body()
     try:
         verify_twilio(settings, public_url(settings, request.url.path, request.url.query), body, signature)
@@ -36,8 +33,25 @@ async def twilio_sms(
         raise NotFoundException(str(exc)) from exc
     except BadSignature as exc:
         raise PermissionDeniedException(str(exc)) from exc
-    recorded = await record_twilio_sms(db_session, body)
+    return body
+
+
+@post("/webhooks/twilio/sms", tags=["webhooks"], status_code=200, media_type="text/xml",
+      summary="Twilio's incoming SMS webhook (signed with X-Twilio-Signature)")
+async def twilio_sms(request: Request, db_session: AsyncSession, queue: JobQueue, settings: Settings,
+                     signature: Signature = None) -> Response[str]:
+    recorded = await record_twilio_sms(db_session, await _signed_body(request, settings, signature))
     await db_session.commit()
     if recorded.created:
         await enqueue_after_commit(queue, "process_inbound", recorded.event_id)
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@post(STATUS_CALLBACK_PATH, tags=["webhooks"], status_code=200, media_type="text/xml",
+      summary="Twilio's StatusCallback for an SMS we sent (signed with X-Twilio-Signature)")
+async def twilio_status(request: Request, db_session: AsyncSession, settings: Settings,
+                        signature: Signature = None) -> Response[str]:
+    """Unknown MessageSid: 200 all the same, nothing changes (Twilio would only retry)."""
+    await apply_twilio_status(db_session, await _signed_body(request, settings, signature))
+    await db_session.commit()
     return Response(EMPTY_TWIML, media_type="text/xml")

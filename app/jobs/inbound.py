@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app.jobs.acknowledge import queue_acknowledgement
+from app.reply_context import help_context
 from app.settings import attachment_policy, routing_config, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
@@ -17,6 +18,9 @@ from crm.models import InboundStatus, Message, Ticket
 from crm.opt_outs import lift_opt_out, record_opt_out
 from crm.tickets import find_inbound_message
 from crm.types import InboundMessage
+from replies.models import Step
+from replies.outbox import queue_service_delivery
+from replies.templates import find_template, render
 from routing.agents import find_agent_by_email
 from routing.assign import assign_ticket as assign
 from routing.categories import category_by_slug
@@ -41,6 +45,12 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                     outcome = await _opt_out_keyword(session, event, message, settings.default_region)
                     await session.commit()
                     return outcome
+                if message.metadata.get("keyword") == "help":
+                    help_id = await _help_keyword(session, settings, event, message)
+                    await session.commit()
+                    if help_id is not None:
+                        await ctx["queue"].enqueue("send_delivery", help_id, job_id=f"send_delivery:{help_id}")
+                    return "keyword help"
                 category = await category_by_slug(session, message.category) if message.category else None
                 async with session.begin_nested():
                     ingested = await ingest_message(
@@ -72,6 +82,9 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
         raise
     if delivery_id is not None:
         await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
+    if message.metadata.get("media"):  # MMS: fetched apart, so a slow download holds nothing up
+        await ctx["queue"].enqueue("fetch_sms_media", ingested.message_id,
+                                   job_id=f"fetch_sms_media:{ingested.message_id}")
     return "processed"
 
 
@@ -87,6 +100,23 @@ async def _opt_out_keyword(session: Any, event: Any, message: InboundMessage, de
         await lift_opt_out(session, message.channel.value, number)
     mark_handled(event)
     return f"keyword {message.metadata['keyword']}"
+
+
+async def _help_keyword(session: Any, settings: Any, event: Any, message: InboundMessage) -> int | None:
+    """HELP / AIDE: the help template, sent to that number on no ticket (it is about the service,
+    not a request, and the number may have none). The delivery id; None without a template."""
+    number = normalise_phone(message.sender.phone or "", settings.default_region)
+    mark_handled(event)
+    template = await find_template(session, step=Step.HELP.value, channel=message.channel.value,
+                                   category_id=None, language=settings.default_language,
+                                   default_language=settings.default_language)
+    if template is None:
+        log.warning("inbound event %s: HELP asked, no help template for %s", event.id, message.channel.value)
+        return None
+    delivery, _ = await queue_service_delivery(
+        session, channel=message.channel.value, to=number, dedupe_key=f"help:{event.id}",
+        rendered=render(template, help_context(settings)))
+    return delivery.id
 
 
 async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested) -> int | None:

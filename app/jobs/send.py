@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 from datetime import timedelta
+from typing import Any
 
 from channels.base import ChannelError, RetryLater
 from crm.columns import utcnow
@@ -49,7 +48,8 @@ async def send_delivery(ctx: dict[str, Any], delivery_id: int) -> str:
         return "retry"
     except ChannelError as exc:
         async with ctx["sessionmaker"]() as session:
-            await dispatch.record_failure(session, delivery_id, str(exc), permanent=True)
+            await dispatch.record_failure(session, delivery_id, str(exc), permanent=True,
+                                          error_code=exc.code)
             await session.commit()
         return "failed"
     async with ctx["sessionmaker"]() as session:

@@ -55,12 +55,31 @@ async def test_outbox_list_json_shows_the_acknowledgement(stack: Stack) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) == 1
     row = rows[0]
-    assert set(row) == {"id", "channel", "to", "subject", "body", "state", "ticket_reference"}
+    assert set(row) == {"id", "channel", "to", "subject", "body", "state", "ticket_reference", "segments",
+                        "encoding", "provider_status", "error_code", "error"}
     assert row["channel"] == "email" and row["to"] == "leila@example.org"
     assert row["ticket_reference"] == accepted["reference"] and accepted["reference"] in row["subject"]
     assert row["state"] == "held"  # no SMTP configured: kept in the outbox
+    assert row["segments"] is None  # an email
     table = guichet(stack, "outbox", "list")
     assert accepted["reference"] in table.stdout
+
+
+async def test_outbox_list_json_shows_what_an_sms_costs(stack: Stack) -> None:
+    """Counted before sending: no Twilio here, the SMS is held, its cost is known."""
+    french = await stack.post_request(email=None, phone="06 12 34 56 78", message="Bonjour")
+    arabic = (await stack.client.post("/api/v1/requests?lang=ar", json={
+        "name": "Hind Alaoui", "phone": "06 99 99 99 99", "category": "voirie", "message": "مرحبا"})).json()
+    await stack.drain()
+    result = guichet(stack, "outbox", "list", "--json")
+    rows = {row["ticket_reference"]: row for row in map(json.loads, result.stdout.splitlines())}
+    sms = rows[french["reference"]]
+    assert (sms["channel"], sms["to"], sms["state"]) == ("sms", "+33612345678", "held")
+    assert (sms["encoding"], sms["segments"]) == ("GSM-7", 1)
+    assert len(sms["body"]) <= 160
+    sms = rows[arabic["reference"]]
+    assert sms["encoding"] == "UCS-2" and sms["segments"] == (1 if len(sms["body"]) <= 70 else 2)
+    assert "تم استلام طلبكم" in sms["body"]
 
 
 def test_db_upgrade_on_a_fresh_sqlite_file(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from crm.threading import short_reference
 from tests.conftest import Stack
 
 REFERENCE = re.compile(r"^GRU-\d{4}-\d{6}$")
@@ -71,7 +72,8 @@ async def test_same_citizen_by_email_or_phone_in_any_form(stack: Stack) -> None:
     # Phone-only requests are acknowledged by SMS (held in the outbox until SMS is configured).
     assert second["reply_channel"] == "sms"
     sms = [m for m in second["messages"] if m["direction"] == "out"]
-    assert sms and sms[0]["channel"] == "sms" and two["reference"] in sms[0]["text"]
+    # It carries the short reference ("2026-2"), which SMS threading finds in a reply.
+    assert sms and sms[0]["channel"] == "sms" and f"réf. {short_reference(two['reference'])}." in sms[0]["text"]
 
 
 async def test_invalid_input_gets_a_message_per_field(stack: Stack) -> None:

@@ -24,18 +24,11 @@ from app.jobs.context import build_job_context
 from app.jobs.send import send_delivery
 from app.settings import Settings
 from replies.models import Delivery
-from tests.conftest import Stack, running, seed
+from tests.conftest import Stack, running
 from tests.smtp_server import free_port, smtp_server
 
 TRY_LATER = "451 4.3.0 Try again later"
 NO_MAILBOX = "550 5.1.1 Mailbox unavailable"
-
-
-@pytest.fixture
-async def seeded(settings: Settings) -> Settings:
-    """The test's settings, on a database with the demo's categories, agents and templates."""
-    await seed(settings.database_url)
-    return settings
 
 
 @asynccontextmanager
