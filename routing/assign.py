@@ -11,17 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
 from crm.columns import utcnow
-from crm.models import OPEN_STATUSES, Citizen, EventKind, Ticket, TicketEvent
+from crm.models import OPEN_STATUS_SQL, OPEN_STATUSES, Citizen, EventKind, Ticket, TicketEvent
 from routing.calendar import BusinessCalendar
 from routing.models import Agent, AgentSkill, AgentTeam, Category, Skill, Team, TicketRouting
-from routing.policy import AgentProfile, Decision, RoutingRules, TicketNeed, choose_agent, stage_for
+from routing.policy import (AgentProfile, Decision, RoutingRules, TicketNeed, choose_agent, language_required,
+                            qualifies, stage_for)
 from routing.sla import SlaTargets, due_times
 from routing.teams import team_calendar, teams_of, working_calendar
 
@@ -94,12 +95,12 @@ async def ticket_need(session: AsyncSession, context: TicketContext, now: dateti
 
 
 async def agent_loads(session: AsyncSession, agent_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Open tickets per agent and origin channel."""
+    """Open tickets per agent and origin channel (from the partial index of open tickets)."""
     if not agent_ids:
         return {}
     rows = (await session.exec(
         select(Ticket.assignee_id, Ticket.origin_channel, func.count())
-        .where(col(Ticket.assignee_id).in_(agent_ids), col(Ticket.status).in_(OPEN))
+        .where(col(Ticket.assignee_id).in_(agent_ids), text(OPEN_STATUS_SQL))
         .group_by(Ticket.assignee_id, Ticket.origin_channel))).all()
     loads: dict[int, dict[str, int]] = {}
     for agent_id, channel, count in rows:
@@ -107,8 +108,9 @@ async def agent_loads(session: AsyncSession, agent_ids: list[int]) -> dict[int, 
     return loads
 
 
-async def profiles(session: AsyncSession, agents: list[Agent], now: datetime, config: RoutingConfig
-                   ) -> list[AgentProfile]:
+async def profiles(session: AsyncSession, agents: list[Agent], now: datetime, config: RoutingConfig,
+                   *, loads_of: set[int] | None = None) -> list[AgentProfile]:
+    """The router's view of these agents; loads counted for `loads_of` only (default: all)."""
     ids = [a.id for a in agents]
     skills: dict[int, dict[str, int]] = {}
     if ids:
@@ -118,7 +120,7 @@ async def profiles(session: AsyncSession, agents: list[Agent], now: datetime, co
                 .where(col(AgentSkill.agent_id).in_(ids)))).all():
             skills.setdefault(agent_id, {})[slug] = level
     teams = await teams_of(session, ids) if ids else {}
-    loads = await agent_loads(session, ids)
+    loads = await agent_loads(session, sorted(loads_of) if loads_of is not None else ids)
     return [profile_of(a, skills.get(a.id, {}), teams.get(a.id, frozenset()), loads.get(a.id, {}), now, config)
             for a in agents]
 
@@ -139,9 +141,10 @@ async def roster_for(session: AsyncSession, need: TicketNeed, stage: str, now: d
                      config: RoutingConfig, *, lock: bool = False) -> list[AgentProfile]:
     """The agents who could take the ticket at this stage (available or not: the policy decides).
 
-    With `lock`, their rows are locked in id order before their loads are counted: concurrent
-    assigners of the same skill queue up here, always in the same order (no deadlock), and each
-    counts the loads the previous one left."""
+    With `lock`, those who could take it now but for their load are locked in id order, and only
+    then are their loads counted: concurrent assigners of the same skill queue up here, always in
+    the same order (no deadlock), and each counts the loads the previous one left. The others keep
+    load 0: they are not eligible anyway, and only say who speaks the citizen's language."""
     statement = select(Agent).where(Agent.active)
     if stage == "team" and need.team:
         statement = statement.join(AgentTeam, AgentTeam.agent_id == Agent.id).join(
@@ -150,11 +153,22 @@ async def roster_for(session: AsyncSession, need: TicketNeed, stage: str, now: d
         statement = statement.join(AgentSkill, AgentSkill.agent_id == Agent.id).join(
             Skill, Skill.id == AgentSkill.skill_id).where(Skill.slug == need.skill)
     agents = list((await session.exec(statement.order_by(Agent.id))).unique().all())
-    if lock and agents:
-        agents = list((await session.exec(
-            select(Agent).where(col(Agent.id).in_([a.id for a in agents])).order_by(Agent.id)
-            .with_for_update().execution_options(populate_existing=True))).all())
-    return await profiles(session, agents, now, config)
+    if not lock:
+        return await profiles(session, agents, now, config)
+    unloaded = await profiles(session, agents, now, config, loads_of=set())
+    needs_language = language_required(need, unloaded)
+    ids = [p.agent_id for p in unloaded if p.can_work() and qualifies(p, need, stage, needs_language)]
+    if not ids:
+        return unloaded
+    locked = {a.id: a for a in (await session.exec(
+        select(Agent).where(col(Agent.id).in_(ids)).order_by(Agent.id).with_for_update()
+        .execution_options(populate_existing=True))).all()}
+    loads = await agent_loads(session, sorted(locked))
+    known = {p.agent_id: p for p in unloaded}
+    fresh = {agent_id: profile_of(agent, dict(known[agent_id].skills), known[agent_id].teams,
+                                  loads.get(agent_id, {}), now, config)
+             for agent_id, agent in locked.items()}
+    return [fresh.get(p.agent_id, p) for p in unloaded]
 
 
 async def _record_once(session: AsyncSession, ticket_id: int, kind: EventKind, reason: str,

@@ -78,6 +78,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ticket_routing_sla_state'), ['sla_state'], unique=False)
         batch_op.create_index(batch_op.f('ix_ticket_routing_team_id'), ['team_id'], unique=False)
 
+    open_only = sa.text("status IN ('new', 'open', 'pending')")
+    op.create_index('ix_ticket_open_assignee', 'ticket', ['assignee_id', 'origin_channel'], unique=False,
+                    postgresql_where=open_only, sqlite_where=open_only)
+
     with op.batch_alter_table('agent', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel_capacity', sa.JSON(), nullable=False, server_default='{}'))
         batch_op.add_column(sa.Column('languages', sa.JSON(), nullable=False, server_default='[]'))
@@ -111,6 +115,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticket_routing_first_response_due_at'))
 
     op.drop_table('ticket_routing')
+    op.drop_index('ix_ticket_open_assignee', table_name='ticket')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_agent_id'))
 
