@@ -195,10 +195,17 @@ def next_ticket_for(agent: AgentProfile, waiting: list[TicketNeed], roster: list
     """When an agent frees capacity: the most urgent waiting ticket they may take."""
     if not agent.can_work():
         return None
+    spoken: dict[tuple, bool] = {}  # language_required depends only on these three
+
+    def needs_language(need: TicketNeed) -> bool:
+        key = (need.skill, need.language, need.team)
+        if key not in spoken:
+            spoken[key] = language_required(need, roster)
+        return spoken[key]
+
     takeable = [
         need for need in waiting
-        if agent.has_room(need.channel)
-        and qualifies(agent, need, stage_for(need, rules), language_required(need, roster))
+        if agent.has_room(need.channel) and qualifies(agent, need, stage_for(need, rules), needs_language(need))
     ]
     return max(takeable, key=lambda n: (urgency(n), -n.ticket_id), default=None)
 
@@ -217,9 +224,7 @@ def plan_assignments(waiting: list[TicketNeed], roster: list[AgentProfile],
 
 
 def _requirement(need: TicketNeed, stage: str, needs_language: bool) -> str:
-    if stage == "team":
-        what = "any skill"
-    elif need.skill is None:
+    if stage == "team" or need.skill is None:
         what = "any skill"
     else:
         what = f"skill {need.skill} (level ≥ {need.min_level if stage == 'strict' else 1})"
