@@ -19,6 +19,8 @@ from routing.policy import choose_agent, language_required, next_ticket_for, qua
 from routing.rebalance import Held, Move, plan_rebalance
 
 SUPERVISORS = {Role.SUPERVISOR.value, Role.ADMIN.value}
+# A freed agent looks at this many of the oldest waiting tickets (the sweep reaches the rest).
+FILL_LOOKAHEAD = 50
 
 
 def require_supervisor(agent: Agent) -> None:
@@ -250,7 +252,7 @@ async def fill_agent_once(session: AsyncSession, agent_id: int, config: RoutingC
         return None
     needs = []
     contexts = {}
-    for ticket_id in await waiting_ticket_ids(session):
+    for ticket_id in await waiting_ticket_ids(session, limit=FILL_LOOKAHEAD):
         contexts[ticket_id] = await ticket_context(session, await tickets.get_ticket(session, ticket_id), config)
         needs.append(await ticket_need(session, contexts[ticket_id], now))
     need = next_ticket_for(profile, needs, roster, config.rules)
