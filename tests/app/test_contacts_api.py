@@ -96,9 +96,13 @@ async def test_a_phone_contact_for_an_existing_citizen_lands_in_their_record(sta
     assert len(mail) == 1 and mail[0]["channel"] == "email" and phoned["reference"] in mail[0]["subject"]
 
 
-async def test_a_contact_naming_a_ticket_is_added_to_it(stack: Stack) -> None:
+async def test_a_contact_naming_a_ticket_is_added_to_it_and_reopens_it(stack: Stack) -> None:
     web = await stack.post_request()
     await stack.drain()
+    resolved = await stack.client.post(f"/api/v1/tickets/{web['reference']}/status",
+                                       json={"status": "resolved", "why": "copie envoyée"},
+                                       headers={"Authorization": f"Bearer {await stack.token()}"})
+    assert resolved.status_code < 300, resolved.text
     added = await log_contact(stack, {"channel": "counter", "reference": web["reference"].lower(),
                                       "subject": "Pièce justificative", "note": "Apporte son livret de famille."})
     assert added["reference"] == web["reference"]
@@ -106,6 +110,8 @@ async def test_a_contact_naming_a_ticket_is_added_to_it(stack: Stack) -> None:
     ticket = await stack.ticket(web["reference"])
     incoming = [m for m in ticket["messages"] if m["direction"] == "in"]
     assert [m["channel"] for m in incoming] == ["webform", "counter"]
+    assert ticket["status"] == "open"  # the agent named it: reopened, whatever the window
+    assert any("named by the agent" in (e["reason"] or "") for e in ticket["timeline"])
 
 
 async def test_reply_by_sms_without_a_phone_is_refused_with_a_field_message(stack: Stack) -> None:
