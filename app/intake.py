@@ -11,7 +11,7 @@ from app.queue import enqueue_after_commit
 from channels import webform
 from crm.columns import utcnow
 from crm.errors import Conflict, DomainError, InvalidInput
-from crm.identity import normalise_email, normalise_phone
+from crm.identity import normalise_email, normalise_national_id, normalise_phone
 from crm.inbound import find_inbound, record_inbound
 from crm.tickets import reserve_reference
 from crm.types import Channel
@@ -48,11 +48,18 @@ def _check(form: RequestIn, default_region: str) -> dict[str, str]:
     email, phone = (form.email or "").strip(), (form.phone or "").strip()
     if not email and not phone:
         errors["email"] = "give an email address or a phone number"
-    for field, value, normalise in (("email", email, normalise_email),
-                                    ("phone", phone, lambda v: normalise_phone(v, default_region))):
+    return errors | contact_errors({"email": email, "phone": phone}, default_region)
+
+
+def contact_errors(values: dict[str, str | None], default_region: str) -> dict[str, str]:
+    """One message per contact field (email, phone, national_id) that does not normalise."""
+    normalisers = {"email": normalise_email, "phone": lambda v: normalise_phone(v, default_region),
+                   "national_id": normalise_national_id}
+    errors: dict[str, str] = {}
+    for field, value in values.items():
         if value:
             try:
-                normalise(value)
+                normalisers[field](value)
             except DomainError as exc:
                 errors[field] = exc.fields.get(field, exc.message)
     return errors

@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from app.api.categories import list_categories
+from app.api.contacts import contacts_router
 from app.api.health import health, ready
 from app.api.requests import create_request
 from app.api.routing import RoutingController
@@ -32,6 +33,7 @@ from app.jobs.context import build_job_context
 from app.jobs.email_idle import MailWatchers
 from app.queue import ArqQueue, InProcessQueue
 from app.settings import Settings, get_settings
+from app.web.receipt import receipt
 from app.web.request_form import request_form, submit_request_form
 
 log = logging.getLogger("guichet.app")
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             home, health, ready, list_categories, create_request, get_ticket,
             request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
+            contacts_router(settings), receipt,
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],
         dependencies={

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.settings import Settings
-from channels import webform
+from channels import counter, webform
 from channels.base import InboundParser, OutboundSender
 from channels.email import inbound as email_inbound
 from channels.email.smtp import SmtpSender
@@ -14,6 +14,8 @@ PARSERS: dict[str, InboundParser] = {
     Channel.WEBFORM.value: webform,  # type: ignore[dict-item]
     Channel.EMAIL.value: email_inbound,  # type: ignore[dict-item]
     Channel.SMS.value: twilio_inbound,  # type: ignore[dict-item]
+    # One parser for the front desk's three ways in: the payload says which one it was.
+    **{name: counter for name in counter.CONTACT_CHANNELS},  # type: ignore[misc]
 }
 
 

@@ -1,7 +1,9 @@
 """What every channel implements, and the two ways a send can fail."""
 from __future__ import annotations
 
-from typing import Protocol
+import json
+from datetime import datetime
+from typing import Any, Protocol
 
 from crm.types import Channel, InboundMessage, OutboundMessage
 
@@ -25,6 +27,33 @@ class ChannelError(Exception):
 
 class ParseError(Exception):
     """The raw payload cannot be understood; the event is quarantined with it."""
+
+
+def json_payload(payload: bytes, source: str) -> dict[str, Any]:
+    """A payload our own handler recorded as a JSON object (web form, front desk)."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"{source} payload is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ParseError(f"{source} payload is not a JSON object")
+    return data
+
+
+def json_payload_id(payload: bytes, key: str, source: str) -> str:
+    """The external id such a payload carries under `key`."""
+    data = json_payload(payload, source)
+    if not data.get(key):
+        raise ParseError(f"{source} payload has no {key}")
+    return str(data[key])
+
+
+def json_payload_time(data: dict[str, Any], key: str) -> datetime | None:
+    """An ISO timestamp we wrote into such a payload; None when absent."""
+    try:
+        return datetime.fromisoformat(data[key]) if data.get(key) else None
+    except (TypeError, ValueError) as exc:
+        raise ParseError(f"bad {key}: {exc}") from exc
 
 
 class InboundParser(Protocol):

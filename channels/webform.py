@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from channels.base import ParseError
+from channels.base import ParseError, json_payload, json_payload_id, json_payload_time
 from crm.types import Channel, InboundMessage, Sender
 
 channel = Channel.WEBFORM
@@ -24,20 +24,11 @@ def request_fields(payload: bytes) -> dict[str, str | None]:
 
 
 def _load(payload: bytes) -> dict:
-    try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"web form payload is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ParseError("web form payload is not a JSON object")
-    return data
+    return json_payload(payload, "web form")
 
 
 def external_id(payload: bytes) -> str:
-    data = _load(payload)
-    if not data.get("submission_id"):
-        raise ParseError("web form payload has no submission_id")
-    return str(data["submission_id"])
+    return json_payload_id(payload, "submission_id", "web form")
 
 
 def parse(payload: bytes) -> InboundMessage:
@@ -48,10 +39,6 @@ def parse(payload: bytes) -> InboundMessage:
     email, phone = data.get("email") or None, data.get("phone") or None
     if not (email or phone):
         raise ParseError("web form payload has neither email nor phone")
-    try:
-        received = datetime.fromisoformat(data["submitted_at"]) if data.get("submitted_at") else None
-    except ValueError as exc:
-        raise ParseError(f"bad submitted_at: {exc}") from exc
     return InboundMessage(
         channel=Channel.WEBFORM,
         external_id=external_id(payload),
@@ -59,7 +46,7 @@ def parse(payload: bytes) -> InboundMessage:
         text=message,
         subject=(data.get("subject") or "").strip() or None,
         category=data.get("category"),
-        received_at=received,
+        received_at=json_payload_time(data, "submitted_at"),
         reply_channel=Channel.EMAIL if email else Channel.SMS,
         new_ticket=True,
         metadata={"language": data.get("language") or None},

@@ -30,3 +30,8 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"
+
+
+class TooLarge(DomainError):
+    status_code = 413
+    code = "too_large"

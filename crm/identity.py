@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
-from crm.errors import InvalidInput
+from crm.errors import InvalidInput, NotFound
 from crm.models import Citizen, ContactKind, ContactPoint
 from crm.types import Sender
 
@@ -44,6 +44,20 @@ def normalise_phone(raw: str, default_region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_national_id(raw: str) -> str:
+    """Upper-case letters and digits only, so "ab 123-456" and "AB123456" meet."""
+    value = "".join(c for c in raw.upper() if c.isalnum())
+    if not 4 <= len(value) <= 40:
+        raise InvalidInput("not an identity document number",
+                           fields={"national_id": "expected 4 to 40 letters or digits"})
+    return value
+
+
+def normalise_address(raw: str) -> str:
+    """One line, single spaces: a postal address as stored (it identifies nobody: households share one)."""
+    return " ".join(raw.replace(",", ", ").split()).replace(" ,", ",")[:320]
+
+
 @dataclass(frozen=True)
 class Identification:
     citizen: Citizen
@@ -52,12 +66,22 @@ class Identification:
 
 
 def _sender_keys(sender: Sender, default_region: str) -> list[tuple[str, str, str]]:
+    """The identifiers a citizen is found by: email, phone, identity document number."""
     keys = []
     if sender.email:
         keys.append((ContactKind.EMAIL.value, normalise_email(sender.email), sender.email))
     if sender.phone:
         keys.append((ContactKind.PHONE.value, normalise_phone(sender.phone, default_region), sender.phone))
+    if sender.national_id:
+        keys.append((ContactKind.NATIONAL_ID.value, normalise_national_id(sender.national_id), sender.national_id))
     return keys
+
+
+async def get_citizen(session: AsyncSession, citizen_id: int) -> Citizen:
+    citizen = await session.get(Citizen, citizen_id)
+    if citizen is None:
+        raise NotFound("no citizen with this id", fields={"citizen_id": "no citizen with this id"})
+    return citizen
 
 
 async def _lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None:
@@ -75,17 +99,21 @@ async def _lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None
 
 
 async def identify_citizen(
-    session: AsyncSession, sender: Sender, *, default_region: str, language: str | None = None
+    session: AsyncSession, sender: Sender, *, default_region: str, language: str | None = None,
+    citizen_id: int | None = None,
 ) -> Identification:
-    """Find the citizen by an exact normalised email or phone, else create one.
+    """Find the citizen by an exact normalised email, phone or identity number, else create one;
+    `citizen_id`: the one an agent picked, whatever the identifiers say.
 
     Contact points the sender gave that the citizen lacks are added, unverified.
     """
     keys = _sender_keys(sender, default_region)
     await _lock_keys(session, [(kind, value) for kind, value, _ in keys])
     citizen = None
-    reason = "new citizen: no known email or phone"
-    for kind, value, _raw in keys:
+    reason = "new citizen: no known email, phone or identity number"
+    if citizen_id is not None:
+        citizen, reason = await get_citizen(session, citizen_id), "picked by the agent who logged the contact"
+    for kind, value, _raw in keys if citizen is None else ():
         found = (
             await session.exec(
                 select(Citizen)
@@ -110,6 +138,8 @@ async def identify_citizen(
             )
         ).all()
     )
+    if sender.address:
+        keys.append((ContactKind.POSTAL_ADDRESS.value, normalise_address(sender.address), sender.address))
     for kind, value, raw in keys:
         if (kind, value) not in known:
             session.add(ContactPoint(citizen_id=citizen.id, kind=kind, value=value, raw_value=raw[:320]))

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
-from crm.identity import identify_citizen, normalise_email, normalise_phone
+from crm.identity import identify_citizen, normalise_address, normalise_email, normalise_phone
 from crm.language import detect_language
-from crm.models import InboundEvent, TicketStatus
+from crm.models import AccessRecord, EventKind, InboundEvent, TicketStatus
 from crm.threading import ThreadingPolicy, find_thread
-from crm.tickets import add_inbound_message, open_ticket, set_status
+from crm.tickets import add_inbound_message, open_ticket, record_event, resolve_at_desk, set_status
 from crm.types import Channel, InboundMessage
 
 
@@ -41,7 +41,7 @@ async def ingest_message(
     """
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
-                                 language=language)
+                                 language=language, citizen_id=message.citizen_id)
     sender_phone = _reply_address(message, default_region) if message.channel is Channel.SMS else None
     thread = await find_thread(session, message, who.citizen.id, policy=threading, sender_phone=sender_phone)
     ticket = thread.ticket
@@ -74,14 +74,26 @@ async def ingest_message(
         await store_attachments(session, stored.id, message.attachments, attachment_policy)
     # Auto-replies and bounces are kept on the ticket but never answered: no mail loops.
     stored.awaiting_acknowledgement = new_ticket and not message.metadata.get("auto_reply")
+    if message.metadata.get("logged_by"):  # an agent wrote into this citizen's record
+        session.add(AccessRecord(agent_id=int(message.metadata["logged_by"]), action="log_contact",
+                                 subject_type="citizen", subject_id=who.citizen.id))
+    if new_ticket and message.metadata.get("resolved_on_the_spot") and message.metadata.get("logged_by"):
+        await resolve_at_desk(session, ticket, int(message.metadata["logged_by"]))
+        # The citizen has their answer: "we will handle it" would be wrong; the receipt says enough.
+        stored.awaiting_acknowledgement = False
+        await record_event(session, ticket.id, EventKind.NOTE,
+                           reason="no acknowledgement sent: resolved on the spot")
     return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket)
 
 
 def _reply_address(message: InboundMessage, default_region: str) -> str | None:
-    """Where answers to this message go: the address it came from, on the reply channel."""
+    """Where answers to this message go: the sender's address on the reply channel (an SMS or a
+    call back: their phone; a printed letter: their postal address; else their email)."""
     channel = message.reply_channel or message.channel
-    if channel is Channel.SMS and message.sender.phone:
-        return normalise_phone(message.sender.phone, default_region)
+    if channel in (Channel.SMS, Channel.PHONE):
+        return normalise_phone(message.sender.phone, default_region) if message.sender.phone else None
+    if channel is Channel.LETTER:
+        return normalise_address(message.sender.address) if message.sender.address else None
     if message.sender.email:
         return normalise_email(message.sender.email)
     return None

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
+from crm.errors import InvalidInput
 from crm.models import OPEN_STATUSES, Ticket
 from crm.reply_address import tokens_in
 from crm.tickets import (
@@ -81,8 +82,11 @@ async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id
     """The rules in order. Email: the header chain, the reply token, the subject's reference
     (only from the ticket's own citizen). SMS: see sms_thread. Else new."""
     reopen_within, reply_address = policy.reopen_within, policy.reply_address
+    if message.reference:
+        return await named_thread(session, message.reference, citizen_id)
     if message.new_ticket:
-        return Thread(None, "a new request from the web form")
+        return Thread(None, "a new request from the web form" if message.channel is Channel.WEBFORM
+                      else f"a new request ({message.channel.value}, logged by an agent)")
     chain = _chain(message)
     if chain:
         ticket = await ticket_by_rfc_message_ids(session, chain)
@@ -111,6 +115,17 @@ async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id
         if ticket is not None:
             return Thread(ticket, "latest open ticket of this citizen on this channel")
     return Thread(None, "no thread found: a new request")
+
+
+async def named_thread(session: AsyncSession, reference: str, citizen_id: int) -> Thread:
+    """The ticket an agent named when logging a contact: theirs to decide, so it is reopened
+    whenever it was closed (no reopen window: a person chose it, not a guess)."""
+    ticket = (await session.exec(select(Ticket).where(Ticket.reference == reference.strip().upper()))).first()
+    if ticket is None or ticket.citizen_id != citizen_id:
+        raise InvalidInput(f"{reference} is not a ticket of this citizen",
+                           fields={"reference": "not a ticket of this citizen"})
+    return Thread(ticket, f"{ticket.reference} named by the agent who logged the contact",
+                  reopen=ticket.status in CLOSED_STATUSES)
 
 
 async def sms_thread(session: AsyncSession, message: InboundMessage, citizen_id: int,

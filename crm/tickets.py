@@ -95,10 +95,16 @@ async def open_ticket(
     )
     session.add(ticket)
     await session.flush()
-    await record_event(session, ticket.id, EventKind.CREATED, reason=reason,
+    await record_event(session, ticket.id, EventKind.CREATED, reason=reason, **_logged_by(origin),
                        data={"channel": origin.channel.value, "category_id": category_id,
                              **({"related_ticket_id": related_ticket_id} if related_ticket_id else {})})
     return ticket
+
+
+def _logged_by(message: InboundMessage) -> dict[str, Any]:
+    """An agent typed this message in (the front desk): they are the actor on the timeline."""
+    agent_id = message.metadata.get("logged_by")
+    return {"actor_type": "agent", "actor_id": int(agent_id)} if agent_id else {}
 
 
 async def latest_open_ticket(session: AsyncSession, citizen_id: int, channel: str) -> Ticket | None:
@@ -155,9 +161,10 @@ async def add_inbound_message(
     session.add(row)
     ticket.updated_at = utcnow()
     await session.flush()
-    await record_event(session, ticket.id, EventKind.MESSAGE_IN, reason=reason, actor_type="citizen",
-                       actor_id=citizen_id, data={"message_id": row.id, "channel": row.channel,
-                                                  **({"which_request": list(alternatives)} if alternatives else {})})
+    await record_event(session, ticket.id, EventKind.MESSAGE_IN, reason=reason,
+                       **(_logged_by(message) or {"actor_type": "citizen", "actor_id": citizen_id}),
+                       data={"message_id": row.id, "channel": row.channel, "citizen_id": citizen_id,
+                             **({"which_request": list(alternatives)} if alternatives else {})})
     return row
 
 
@@ -192,7 +199,7 @@ async def add_outbound_message(
 
 async def set_assignee(
     session: AsyncSession, ticket: Ticket, agent_id: int | None, *, reason: str, data: dict[str, Any],
-    actor_type: str = "system", actor_id: int | None = None,
+    actor_type: str = "system", actor_id: int | None = None, kind: EventKind | None = None,
 ) -> None:
     """Give the ticket to an agent (None: back to its queue); the timeline says who and why."""
     previous = ticket.assignee_id
@@ -203,7 +210,7 @@ async def set_assignee(
     if ticket.status == TicketStatus.NEW.value and agent_id is not None:
         ticket.status = TicketStatus.OPEN.value
     await session.flush()
-    kind = EventKind.ASSIGNED if previous is None and actor_type == "system" else EventKind.MOVED
+    kind = kind or (EventKind.ASSIGNED if previous is None and actor_type == "system" else EventKind.MOVED)
     await record_event(session, ticket.id, kind, reason=reason, actor_type=actor_type, actor_id=actor_id,
                        data={"agent_id": agent_id, "from_agent_id": previous, **data})
 
@@ -348,3 +355,13 @@ async def set_status(
     await record_event(session, ticket.id, EventKind.STATUS_CHANGED, reason=reason,
                        actor_type=actor_type, actor_id=actor_id,
                        data={"from": previous, "to": status.value})
+
+
+async def resolve_at_desk(session: AsyncSession, ticket: Ticket, agent_id: int) -> None:
+    """Resolved on the spot: the agent who logged it answered it, so it is theirs and done. Not
+    routed: nobody else has anything to do, and a resolved ticket takes no one's capacity."""
+    await set_assignee(session, ticket, agent_id, reason="resolved on the spot by the agent who logged it",
+                       data={"resolved_on_the_spot": True}, actor_type="agent", actor_id=agent_id,
+                       kind=EventKind.ASSIGNED)
+    await set_status(session, ticket, TicketStatus.RESOLVED, reason="resolved on the spot",
+                     actor_type="agent", actor_id=agent_id)

@@ -11,8 +11,10 @@ class Channel(str, enum.Enum):
     EMAIL = "email"
     SMS = "sms"
     WEBFORM = "webform"
+    # The front desk: contacts an agent logs (channels/counter.py). PHONE is also the reply
+    # channel "call back", LETTER the reply channel "printed letter".
     PHONE = "phone"
-    WALK_IN = "walk_in"
+    COUNTER = "counter"  # a walk-in at the counter
     LETTER = "letter"
 
 
@@ -28,6 +30,8 @@ class Sender:
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    address: str | None = None  # postal, one line (letters, the front desk)
+    national_id: str | None = None  # an identity document number an agent saw (the front desk)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class InboundMessage:
     new_ticket: bool = False  # the channel knows this is a new request (web form)
     metadata: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[AttachmentData, ...] = ()
+    # The front desk knows more than a channel usually does: the citizen an agent picked, the
+    # ticket the agent named. Both checked when recorded; None: identify and thread as usual.
+    citizen_id: int | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

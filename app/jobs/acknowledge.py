@@ -19,6 +19,8 @@ from replies.outbox import find_delivery, queue_delivery
 from replies.templates import find_template, render
 
 log = logging.getLogger("guichet.jobs.acknowledge")
+# Channels an acknowledgement can leave on; a printed letter or a call back is a person's job.
+SENT_CHANNELS = (Channel.EMAIL.value, Channel.SMS.value)
 
 
 def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None) -> dict[str, str]:
@@ -70,7 +72,9 @@ async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticke
         default_language=settings.default_language,
     )
     problem = None
-    if not to:
+    if channel not in SENT_CHANNELS:
+        problem = f"the citizen is answered by {channel}, where nothing is sent automatically"
+    elif not to:
         problem = f"no {channel} address to acknowledge to"
     elif template is None:
         problem = f"no acknowledgement template for {channel}"
