@@ -88,9 +88,10 @@ class ContactPoint(SQLModel, table=True):
 
 
 class CitizenNameToken(SQLModel, table=True):
-    """One word of a citizen's name, folded (case, accents, common transliterations): the key
-    citizen search and name blocking look names up by, exactly, by prefix or one edit away.
-    Kept in step with `Citizen.full_name` by crm.search."""
+    """A word of a citizen's name, or an ordered pair of its words ('nadia amrani'), folded
+    (case, accents, common transliterations): the keys citizen search and name blocking look
+    names up by, exactly, by prefix or one edit away. Kept in step with `Citizen.full_name` by
+    crm.search."""
 
     __tablename__ = "citizen_name_token"
     __table_args__ = (Index("ix_citizen_name_token_citizen_id_token", "citizen_id", "token"),)

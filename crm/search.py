@@ -10,13 +10,15 @@ looked up exactly) — no scan of all citizens on either database. Identifiers g
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 import phonenumbers
 from rapidfuzz import fuzz
-from sqlalchemy import delete, event, exists, insert, or_
+from sqlalchemy import String, bindparam, delete, event, func, insert, intersect, or_, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import attributes
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -65,8 +67,22 @@ def fold(text: str) -> str:
 
 def name_tokens(full_name: str) -> list[str]:
     """The distinct folded words of a name, transliterations unified, in order."""
+    return list(_name_tokens(full_name))
+
+
+@functools.lru_cache(maxsize=65536)  # names repeat: a population has far fewer names than people
+def _name_tokens(full_name: str) -> tuple[str, ...]:
     words = (_TRANSLITERATIONS.get(word, word)[:MAX_TOKEN] for word in fold(full_name).split())
-    return list(dict.fromkeys(word for word in words if word))
+    return tuple(dict.fromkeys(word for word in words if word))
+
+
+def name_keys(full_name: str) -> list[str]:
+    """What the name index holds for a name: its words, and every ordered pair of them
+    ('nadia amrani', 'amrani nadia'), so that two typed words are one range scan however
+    common each word is alone."""
+    words = name_tokens(full_name)
+    pairs = [f"{a} {b}"[:MAX_TOKEN] for a in words for b in words if a != b]
+    return list(dict.fromkeys(words + pairs))
 
 
 def spellings(word: str) -> tuple[str, ...]:
@@ -170,7 +186,7 @@ def word_score(query_word: str, name_word: str) -> float:
 
 def name_score(words: tuple[str, ...], full_name: str) -> int:
     """0-100: each typed word against its best word of the name, averaged."""
-    tokens = name_tokens(full_name)
+    tokens = _name_tokens(full_name)
     if not words or not tokens:
         return 0
     return round(sum(max(word_score(w, t) for t in tokens) for w in words) / len(words))
@@ -253,8 +269,12 @@ async def search_citizens(session: AsyncSession, text: str, *, default_region: s
             keep(citizen_id, 100, "national id")
     names: dict[int, str] = {}
     if query.words:
+        await _prefer_indexes(session)
+        scores: dict[str, int] = {}  # namesakes are scored once
         for citizen_id, full_name in await _name_candidates(session, query.words):
-            score = name_score(query.words, full_name)
+            score = scores.get(full_name)
+            if score is None:
+                score = scores[full_name] = name_score(query.words, full_name)
             if score >= NAME_MIN_SCORE:
                 keep(citizen_id, score, f"name {score}%")
             names[citizen_id] = full_name
@@ -266,6 +286,15 @@ async def search_citizens(session: AsyncSession, text: str, *, default_region: s
                                      subject_id=0)])  # searched, nobody shown
     await session.flush()
     return hits
+
+
+async def _prefer_indexes(session: AsyncSession) -> None:
+    """PostgreSQL's planner takes a typed word's hundreds of one-edit variants for common
+    names (names repeat, so each value looks frequent) and picks a sequential scan hoping a
+    LIMIT stops it early; when the name is rare it reads every key. For this transaction only,
+    the indexes it should use are the only way."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.exec(text("SET LOCAL enable_seqscan = off"))
 
 
 async def _contacts_equal(session: AsyncSession, kind: ContactKind, value: str, limit: int) -> list[int]:
@@ -285,38 +314,77 @@ async def _contacts_starting(session: AsyncSession, kind: ContactKind, prefix: s
     return list(dict.fromkeys(citizen_id for citizen_id, value in rows.all() if value.startswith(prefix)))
 
 
-def _word_condition(table, word: str):
-    """A name word typed so far: a prefix of a word of the name, or (long enough) one edit away."""
+def _word_keys(word: str) -> tuple[list[str], set[str]]:
+    """A name word typed so far: prefixes of keys, and (long enough) keys one edit away."""
     forms = spellings(word)
-    condition = or_(*((table.c.token >= form) & (table.c.token < prefix_end(form)) for form in forms))
-    if len(word) >= TYPO_MIN_LENGTH:
-        condition = condition | table.c.token.in_(sorted(set().union(*map(one_edit_away, forms))))
-    return condition
+    return list(forms), set().union(*map(one_edit_away, forms)) if len(word) >= TYPO_MIN_LENGTH else set()
+
+
+def _pair_keys(other: str, last: str) -> tuple[list[str], set[str]]:
+    """Two typed words as one key of the index: 'nadia am' is the start of the pair 'nadia amrani';
+    one typo in either word (the other typed in full) is one of the pair's edits."""
+    prefixes = [f"{form} {last}" for form in spellings(other)]
+    typos: set[str] = set()
+    if len(other) >= TYPO_MIN_LENGTH:
+        typos |= {f"{edit} {last}" for edit in one_edit_away(other)}
+    if len(last) >= TYPO_MIN_LENGTH:
+        typos |= {f"{form} {edit}" for form in spellings(other) for edit in one_edit_away(last)}
+    return prefixes, typos
+
+
+def _matching(table, prefixes: list[str], exact: set[str]):
+    condition = or_(*((table.c.token >= p) & (table.c.token < prefix_end(p)) for p in prefixes))
+    return condition | table.c.token.in_(sorted(exact)) if exact else condition
+
+
+async def _keys_ids(session: AsyncSession, prefixes: list[str], exact: set[str]) -> list[int]:
+    """Citizens with a key starting with one of `prefixes` or equal to one of `exact`.
+
+    On PostgreSQL the exact keys are probed one by one (a join on the unnested array): names
+    repeat, so the planner takes each of hundreds of variants for a frequent value and would
+    rather scan a whole index hoping its LIMIT stops it early, which it does not when the
+    name is rare."""
+    table = CitizenNameToken.__table__
+    if session.bind is None or session.bind.dialect.name != "postgresql" or not exact:
+        return await _ids(session, select(table.c.citizen_id).where(_matching(table, prefixes, exact)))
+    ids = await _ids(session, select(table.c.citizen_id).where(_matching(table, prefixes, set())))
+    array = bindparam("keys", sorted(exact), type_=postgresql.ARRAY(String))
+    keys = func.unnest(array).table_valued("key").render_derived()
+    ids += await _ids(session, select(table.c.citizen_id).join_from(keys, table, table.c.token == keys.c.key))
+    return list(dict.fromkeys(ids))[:CANDIDATES]
 
 
 async def _name_candidates(session: AsyncSession, words: tuple[str, ...]) -> list[tuple[int, str]]:
-    """Citizens with a name word matching every typed word (else any), at most CANDIDATES.
+    """Citizens whose name matches the typed words, at most CANDIDATES (they are ranked after).
 
-    The longest typed word (likely the rarest) drives the index scan; the others are checked
-    per citizen through the (citizen_id, token) index, so a LIMIT stops the scan early."""
+    One word: its keys by prefix or one edit away. Several: the last typed word (perhaps
+    still being typed) with the longest other as one pair key, so the answer is one index range
+    however common each word is; a third word only ranks. Were the pair to find nobody (a typo
+    in each word), the words' sets are intersected, then united."""
     table = CitizenNameToken.__table__
-    ordered = sorted(words, key=len, reverse=True)
-    driver = table.alias("driver")
-    every = select(driver.c.citizen_id).where(_word_condition(driver, ordered[0]))
-    for word in ordered[1:]:
-        other = table.alias()
-        every = every.where(exists().where(other.c.citizen_id == driver.c.citizen_id,
-                                           _word_condition(other, word)))
-    ids = list(dict.fromkeys((await session.exec(every.limit(CANDIDATES))).all()))
+    ids: list[int] = []
+    if len(words) > 1:
+        ids = await _keys_ids(session, *_pair_keys(max(words[:-1], key=len), words[-1]))
+    elif words:
+        ids = await _keys_ids(session, *_word_keys(words[0]))
     if not ids and len(words) > 1:
-        for word in ordered:
-            some = select(table.c.citizen_id).where(_word_condition(table, word)).limit(CANDIDATES)
-            ids.extend((await session.exec(some)).all())
-        ids = list(dict.fromkeys(ids))[:CANDIDATES * 2]
+        narrowing = [w for w in words if len(w) >= 3] or [max(words, key=len)]
+        per_word = [select(table.c.citizen_id).where(_matching(table, *_word_keys(word))) for word in narrowing]
+        ids = await _ids(session, per_word[0] if len(per_word) == 1 else intersect(*per_word))
+        if not ids:
+            for some in per_word:
+                ids += await _ids(session, some)
     if not ids:
         return []
     rows = await session.exec(select(Citizen.id, Citizen.full_name).where(Citizen.id.in_(ids)))
     return list(rows.all())
+
+
+async def _ids(session: AsyncSession, statement) -> list[int]:
+    """Distinct citizen ids of a statement, at most CANDIDATES (a name has several keys)."""
+    matches = statement.subquery()
+    rows = await session.exec(select(matches.c.citizen_id).limit(CANDIDATES * 2))
+    return list(dict.fromkeys(rows.all()))[:CANDIDATES]
 
 
 async def _hits(session: AsyncSession, ranked: list[tuple[int, tuple[int, str]]],
@@ -343,7 +411,7 @@ async def _hits(session: AsyncSession, ranked: list[tuple[int, tuple[int, str]]]
 # --- the name index follows the citizen ----------------------------------------------------------
 
 def name_token_rows(citizen_id: int, full_name: str) -> list[dict]:
-    return [{"token": token, "citizen_id": citizen_id} for token in name_tokens(full_name)]
+    return [{"token": key, "citizen_id": citizen_id} for key in name_keys(full_name)]
 
 
 @event.listens_for(Citizen, "after_insert")
