@@ -16,7 +16,7 @@ import redis.asyncio as redis
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import email_ingest, email_parse, pipeline, routing
+from benchmarks import citizen_search, email_ingest, email_parse, pipeline, routing, twilio_webhook
 
 PG = os.environ.get("GUICHET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -90,6 +90,29 @@ async def routing_benchmarks() -> dict:
         return await routing.run(url)
 
 
+async def search_benchmarks(n: int, sqlite_n: int, per_kind: int) -> list[citizen_search.Result]:
+    """Issue 4: citizen search at n citizens on PostgreSQL, and at sqlite_n on SQLite."""
+    results = []
+    if await _answers_pg():
+        async with scratch_database("search") as url:
+            results.append(await citizen_search.run_postgres(url, n, per_kind))
+    else:
+        print("PostgreSQL does not answer: the PostgreSQL search figures are skipped")
+    if sqlite_n:
+        with tempfile.TemporaryDirectory() as folder:
+            results.append(await citizen_search.run_sqlite(f"sqlite+aiosqlite:///{folder}/search.db",
+                                                           sqlite_n, per_kind))
+    return results
+
+
+async def webhook_benchmark(n: int, senders: int) -> twilio_webhook.Result | None:
+    """Issue 4: Twilio SMS webhook acknowledgement latency, real server, PostgreSQL + Redis."""
+    if not (await _answers_pg() and await _answers_redis()):
+        print("PostgreSQL or Redis does not answer: the webhook benchmark is skipped")
+        return None
+    async with scratch_database("webhook") as url:
+        return await twilio_webhook.run(url, REDIS, n, senders)
+
 
 def _print_pipeline(results: list[pipeline.Result]) -> None:
     table = Table("backend", "n", "accept/s", "POST p50 ms", "POST p99 ms", "jobs/s", "end-to-end/s",
@@ -105,12 +128,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300, help="requests per backend (pipeline)")
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
-    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing"], help="run one benchmark")
+    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook"], help="run one benchmark")
+    parser.add_argument("--search-n", type=int, default=1_000_000, help="citizens (search, PostgreSQL)")
+    parser.add_argument("--search-sqlite-n", type=int, default=1_000_000, help="citizens (search, SQLite; 0: skip)")
+    parser.add_argument("--search-queries", type=int, default=200, help="queries of each kind (search)")
+    parser.add_argument("--webhook-n", type=int, default=5000, help="signed SMS webhooks to post")
+    parser.add_argument("--webhook-senders", type=int, default=50, help="concurrent senders (webhook)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("guichet", "arq", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    results, ingest = ([], None) if args.only in ("parse", "routing") else asyncio.run(
+    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook") else asyncio.run(
         main(args.n, args.ingest_n, args.only))
     OUT.mkdir(parents=True, exist_ok=True)
     if ingest is not None:
@@ -135,3 +163,14 @@ if __name__ == "__main__":
         routed = asyncio.run(routing_benchmarks())
         routing.print_report(routed, machine())
         (OUT / "routing.json").write_text(json.dumps({"machine": machine(), **routed}, indent=2))
+    if args.only in (None, "search"):
+        found = asyncio.run(search_benchmarks(args.search_n, args.search_sqlite_n, args.search_queries))
+        citizen_search.report(found, machine())
+        (OUT / "citizen_search.json").write_text(json.dumps(
+            {"machine": machine(), "results": [vars(r) for r in found]}, indent=2))
+    if args.only in (None, "webhook"):
+        acknowledged = asyncio.run(webhook_benchmark(args.webhook_n, args.webhook_senders))
+        if acknowledged is not None:
+            twilio_webhook.report(acknowledged, machine())
+            (OUT / "twilio_webhook.json").write_text(json.dumps({"machine": machine(), **vars(acknowledged)},
+                                                                indent=2))

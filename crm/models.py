@@ -87,6 +87,19 @@ class ContactPoint(SQLModel, table=True):
     created_at: datetime = _created_at()
 
 
+class CitizenNameToken(SQLModel, table=True):
+    """A word of a citizen's name, or an ordered pair of its words ('nadia amrani'), folded
+    (case, accents, common transliterations): the keys citizen search and name blocking look
+    names up by, exactly, by prefix or one edit away. Kept in step with `Citizen.full_name` by
+    crm.search."""
+
+    __tablename__ = "citizen_name_token"
+    __table_args__ = (Index("ix_citizen_name_token_citizen_id_token", "citizen_id", "token"),)
+
+    token: str = Field(max_length=64, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
+
+
 class TicketSequence(SQLModel, table=True):
     """Per-year counter behind public references (GRU-2026-000042)."""
 
