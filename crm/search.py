@@ -3,9 +3,10 @@ form or in part, email, national id, or ticket reference.
 
 Pure parts (folding, query reading, scoring, masking) are separate from the queries so they
 can be tested and benchmarked without a database. Names are looked up in
-`citizen_name_token` (one row per folded word of a name, kept in step with the citizen by the
-mapper events below): by prefix (B-tree range) or one edit away (the query word's edits,
-looked up exactly) — no scan of all citizens on either database. Identifiers go through
+`citizen_name_token` (a name's folded words and ordered pairs of words, kept in step with the
+citizen by the mapper events below; a bulk import must write them with `name_token_rows`): by
+prefix (B-tree range) or one edit away (the typed word's edits, looked up exactly) — no scan
+of all citizens on either database. Identifiers go through
 `contact_point`'s (kind, value) index, exactly or by prefix.
 """
 from __future__ import annotations
