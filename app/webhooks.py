@@ -13,7 +13,7 @@ from channels.base import ParseError
 from channels.sms import twilio_inbound
 from channels.sms.twilio_status import parse_status
 from crm.errors import InvalidInput
-from crm.inbound import record_inbound
+from crm.inbound import record_inbound_fast
 from crm.types import Channel
 from replies.dispatch import record_provider_status
 
@@ -64,8 +64,8 @@ async def record_twilio_sms(session: AsyncSession, body: bytes) -> Recorded:
         sid = twilio_inbound.external_id(body)
     except ParseError as exc:
         raise InvalidInput(str(exc), fields={"MessageSid": "required"}) from exc
-    recorded = await record_inbound(session, channel=Channel.SMS.value, external_id=sid, payload=body)
-    return Recorded(recorded.event.id, recorded.created)
+    event_id, created = await record_inbound_fast(session, channel=Channel.SMS.value, external_id=sid, payload=body)
+    return Recorded(event_id, created)
 
 
 async def apply_twilio_status(session: AsyncSession, body: bytes) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,6 +53,28 @@ async def record_inbound(
             raise
         return Recorded(existing, created=False)
     return Recorded(event, created=True)
+
+
+async def record_inbound_fast(session: AsyncSession, *, channel: str, external_id: str,
+                              payload: bytes) -> tuple[int, bool]:
+    """The same contract as record_inbound in one statement (INSERT … ON CONFLICT DO NOTHING
+    RETURNING id): for webhooks a provider is waiting on. Returns (event id, created)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    statement = (
+        insert(InboundEvent)
+        .values(channel=channel, external_id=external_id, payload=payload, status=InboundStatus.PENDING.value,
+                attempts=0, received_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(InboundEvent.id)
+    )
+    event_id = (await session.exec(statement)).scalar()  # type: ignore[call-overload]
+    if event_id is not None:
+        return event_id, True
+    existing = await find_inbound(session, channel, external_id)
+    assert existing is not None  # the conflict was with this row
+    return existing.id, False
 
 
 async def get_inbound(session: AsyncSession, event_id: int, *, for_update: bool = False) -> InboundEvent:
