@@ -66,7 +66,7 @@ def contact_errors(values: dict[str, str | None], default_region: str) -> dict[s
 
 
 async def submit_request(
-    session: AsyncSession, form: RequestIn, *, submission_key: str | None, language: str,
+    session: AsyncSession, form: RequestIn, *, submission_key: str | None, language: str | None,
     default_region: str,
 ) -> Accepted:
     """Record the request raw and promise its reference; the pipeline does the rest after commit.

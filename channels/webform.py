@@ -10,7 +10,8 @@ from crm.types import Channel, InboundMessage, Sender
 channel = Channel.WEBFORM
 
 
-def encode(fields: dict[str, str | None], *, submission_id: str, language: str, submitted_at: datetime) -> bytes:
+def encode(fields: dict[str, str | None], *, submission_id: str, language: str | None,
+           submitted_at: datetime) -> bytes:
     """The raw payload recorded for a submission: canonical JSON, so repeats compare equal."""
     body = {**fields, "submission_id": submission_id, "language": language,
             "submitted_at": submitted_at.isoformat()}

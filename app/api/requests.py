@@ -30,7 +30,7 @@ async def create_request(
     lang: Annotated[str | None, Parameter(max_length=8)] = None,
 ) -> Response[RequestAccepted]:
     accepted = await submit_request(
-        db_session, data, submission_key=idempotency_key, language=lang or settings.default_language,
+        db_session, data, submission_key=idempotency_key, language=lang,  # none chosen: the text says it (crm.language), else the default
         default_region=settings.default_region,
     )
     await db_session.commit()

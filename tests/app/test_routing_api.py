@@ -329,3 +329,16 @@ async def test_a_supervisor_changes_an_agents_skills_and_capacity(stack: Stack) 
         await session.commit()
     ticket = await new_ticket(stack, category="etat_civil", email="k@example.org")
     assert ticket["assignee"]["email"] == KARIM and "etat_civil level 4" in last_event(ticket, "assigned")["reason"]
+
+
+async def test_a_request_written_in_arabic_without_a_chosen_language_is_handled_in_arabic(stack: Stack) -> None:
+    # Bug: the JSON API took the default language when the caller chose none, so an Arabic
+    # request was acknowledged in French and routed as French.
+    response = await stack.client.post("/api/v1/requests", json={
+        "name": "Fatima Zahra", "email": "fz@example.org", "category": "social", "subject": "مساعدة",
+        "message": "السلام عليكم، أحتاج إلى مساعدة اجتماعية عاجلة من فضلكم"})
+    await stack.drain()
+    ticket = await stack.ticket(response.json()["reference"])
+    assert ticket["language"] == "ar" and ticket["assignee"]["email"] == AMINA
+    outgoing = [m for m in ticket["messages"] if m["direction"] == "out"]
+    assert outgoing and "تم" in outgoing[0]["text"]
