@@ -25,6 +25,7 @@ from sqlmodel import select
 from app.db import make_engine, make_sessionmaker
 from app.queue import ArqQueue
 from benchmarks.pipeline import _baseline, _prepare
+from benchmarks.processes import stop
 from crm.inbound import record_inbound
 from crm.models import Ticket
 from replies.models import Delivery
@@ -112,11 +113,7 @@ async def run(database_url: str, redis_url: str, n: int) -> Result:
         cpu = _cpu_seconds(worker.pid) - cpu_before
         baseline = await _baseline(engine, n)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop(worker)
         await redis.aclose()
         await engine.dispose()
     return Result(n, n / elapsed, baseline, cpu / n * 1000)

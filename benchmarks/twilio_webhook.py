@@ -26,6 +26,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from app import migrations
+from benchmarks.processes import stop
 
 TOKEN = "bench-auth-token-0123456789abcdef"
 PATH = "/webhooks/twilio/sms"
@@ -128,11 +129,7 @@ async def run(database_url: str, redis_url: str, n: int, senders: int) -> Result
             await asyncio.gather(*(sender(client) for _ in range(senders)))
             seconds = time.perf_counter() - started
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
     try:
         stored = await connection.fetchval("SELECT count(*) FROM inbound_event WHERE channel = 'sms'")
