@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
@@ -65,10 +65,98 @@ def _created_at() -> Any:
 
 class Citizen(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    full_name: str = Field(max_length=200)
+    full_name: str = Field(max_length=200)  # as shown; "first last" when both were given
     language: str | None = Field(default=None, max_length=8)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    birth_date: date | None = None
+    address: str | None = Field(default=None, max_length=320)  # one line, normalised
+    postcode: str | None = Field(default=None, max_length=16)
+    city: str | None = Field(default=None, max_length=100)
+    # The key of another system this record came from (`guichet citizens import`).
+    external_id: str | None = Field(default=None, max_length=100, index=True)
+    # A merged citizen is a tombstone: lookups by its id follow this to the survivor.
+    merged_into_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    # Values that lost to another in a merge, kept: [{"field", "value", "from_citizen_id"}].
+    alternates: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()
+
+
+class IdentityKey(SQLModel, table=True):
+    """A blocking key of a citizen (crm.identity_keys): the resolver fetches candidates by these,
+    exactly, so a lookup never scans all citizens. Derived from the citizen's own values; a
+    tombstone keeps its keys (found, then followed to the survivor)."""
+
+    __tablename__ = "identity_key"
+    __table_args__ = (Index("ix_identity_key_citizen_id", "citizen_id"),)
+
+    key: str = Field(max_length=96, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
+
+
+class DuplicateStatus(str, enum.Enum):
+    OPEN = "open"  # waiting for an agent
+    MERGED = "merged"
+    DIFFERENT = "different"  # different people: never suggested again
+
+
+class DuplicatePair(SQLModel, table=True):
+    """Two citizens the resolver could not tell apart with confidence: the review queue."""
+
+    __tablename__ = "duplicate_pair"
+    __table_args__ = (UniqueConstraint("citizen_a_id", "citizen_b_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_a_id: int = Field(foreign_key="citizen.id", index=True)  # the smaller id
+    citizen_b_id: int = Field(foreign_key="citizen.id", index=True)
+    score: float
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=DuplicateStatus.OPEN.value, max_length=20, index=True)
+    created_at: datetime = _created_at()
+    decided_by: int | None = Field(default=None, foreign_key="agent.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CitizenMerge(SQLModel, table=True):
+    """One merge, with everything needed to undo it exactly (what moved, what the survivor was)."""
+
+    __tablename__ = "citizen_merge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    survivor_id: int = Field(foreign_key="citizen.id", index=True)
+    merged_id: int = Field(foreign_key="citizen.id", index=True)
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actor_id: int | None = Field(default=None, foreign_key="agent.id")
+    reason: str = ""
+    created_at: datetime = _created_at()
+    undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    undone_by: int | None = Field(default=None, foreign_key="agent.id")
+
+
+class CitizenEventKind(str, enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    MERGED = "merged"  # another citizen was merged into this one
+    MERGED_INTO = "merged_into"  # this one became a tombstone
+    UNMERGED = "unmerged"
+    DUPLICATE_SUSPECTED = "duplicate_suspected"
+    MARKED_DIFFERENT = "marked_different"
+
+
+class CitizenEvent(SQLModel, table=True):
+    """The citizen's own timeline (merges, identity decisions), beside their tickets' events."""
+
+    __tablename__ = "citizen_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    kind: str = Field(max_length=30)
+    actor_type: str = Field(default="system", max_length=20)  # system, agent
+    actor_id: int | None = None
+    reason: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _created_at()
 
 
 class ContactPoint(SQLModel, table=True):
