@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
-from crm.errors import InvalidInput, NotFound
+from crm.errors import Conflict, InvalidInput, NotFound
 from crm.models import Citizen, ContactKind, ContactPoint
 from crm.types import Sender
 
@@ -77,10 +77,31 @@ def _sender_keys(sender: Sender, default_region: str) -> list[tuple[str, str, st
     return keys
 
 
+MAX_MERGE_CHAIN = 64
+
+
 async def get_citizen(session: AsyncSession, citizen_id: int) -> Citizen:
+    """The citizen with this id, or the one it was merged into (a chain of merges is followed)."""
     citizen = await session.get(Citizen, citizen_id)
     if citizen is None:
         raise NotFound("no citizen with this id", fields={"citizen_id": "no citizen with this id"})
+    return await follow_tombstones(session, citizen)
+
+
+async def follow_tombstones(session: AsyncSession, citizen: Citizen) -> Citizen:
+    """The survivor a merged citizen points to, following chains (A into B, B into C); a cycle,
+    which only a corrupted database can hold, is a Conflict, never an endless loop."""
+    seen = {citizen.id}
+    while citizen.merged_into_id is not None:
+        if citizen.merged_into_id in seen or len(seen) > MAX_MERGE_CHAIN:
+            raise Conflict("this citizen's merge chain loops; an administrator must repair it",
+                           fields={"citizen_id": str(citizen.id)})
+        survivor = await session.get(Citizen, citizen.merged_into_id)
+        if survivor is None:
+            raise NotFound("this citizen was merged into one that no longer exists",
+                           fields={"citizen_id": str(citizen.id)})
+        seen.add(survivor.id)
+        citizen = survivor
     return citizen
 
 
