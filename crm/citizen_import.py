@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,11 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm.columns import utcnow
 from crm.errors import InvalidInput
 from crm.identity import MATCH, REVIEW, IdentityPolicy, Resolution, resolve
-from crm.identity_keys import TABLE as KEYS
-from crm.identity_keys import identity_key_rows
-from crm.models import Citizen, CitizenNameToken, ContactKind, ContactPoint
+from crm.identity_keys import blocking_keys
+from crm.models import Citizen, ContactKind, ContactPoint
 from crm.person import IdentityRecord, Person, display_name, person_from_record
-from crm.search import name_token_rows
+from crm.search import name_keys
 
 COLUMNS = ("external_id", "first_name", "last_name", "full_name", "email", "phone", "birth_date", "address",
            "postcode", "city", "national_id")
@@ -155,8 +154,14 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
+CITIZEN_COLUMNS = ("full_name", "first_name", "last_name", "birth_date", "address", "postcode", "city",
+                   "external_id", "language", "alternates", "created_at", "updated_at")
+
+
 def citizen_values(row: Row) -> dict:
+    """The citizen's columns from a row (alternates as JSON text, as the driver writes them)."""
     record, person = row.record, row.person
+    now = utcnow()
     return {
         "full_name": display_name(record) or (person.emails[0] if person.emails else ""),
         "first_name": (record.first_name or None) and record.first_name[:100],
@@ -166,18 +171,17 @@ def citizen_values(row: Row) -> dict:
         "postcode": person.postcode,
         "city": (record.city or None) and record.city[:100],
         "external_id": (record.external_id or None) and record.external_id[:100],
-        "language": None, "alternates": [], "created_at": utcnow(), "updated_at": utcnow(),
+        "language": None, "alternates": "[]", "created_at": now, "updated_at": now,
     }
 
 
-def contact_rows(citizen_id: int, row: Row) -> list[dict]:
+def contact_values(row: Row) -> list[tuple[str, str, str]]:
+    """(kind, normalised value, value as written) of each identifier the row gives."""
     person, record = row.person, row.record
     points = [(ContactKind.EMAIL, value, record.email) for value in person.emails]
     points += [(ContactKind.PHONE, value, record.phone) for value in person.phones]
     points += [(ContactKind.NATIONAL_ID, value, record.national_id) for value, _ in person.national_ids]
-    now = utcnow()
-    return [{"citizen_id": citizen_id, "kind": kind.value, "value": value, "raw_value": (raw or value)[:320],
-             "verified": False, "created_at": now} for kind, value, raw in points]
+    return [(kind.value, value, (raw or value)[:320]) for kind, value, raw in points]
 
 
 async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str, int]:
@@ -188,24 +192,66 @@ async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str,
 
 
 async def insert_citizens(session: AsyncSession, rows: list[Row]) -> list[int]:
-    """Write citizens with their contact points, name words and blocking keys, a few statements
-    for the whole batch (the ORM's per-object work would cost more than everything else)."""
+    """Write citizens with their contact points, name words and blocking keys: ids reserved at
+    once, then one bulk statement per table, the small rows straight through the driver (the
+    ORM's per-object work, even Core's per-row parameter handling, would cost more than the
+    database's)."""
     if not rows:
         return []
-    table = Citizen.__table__
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = list((await session.execute(statement, [citizen_values(row) for row in rows])).scalars().all())
-    contacts: list[dict] = []
-    tokens: list[dict] = []
-    keys: list[dict] = []
-    for citizen_id, row in zip(ids, rows):
-        contacts += contact_rows(citizen_id, row)
-        tokens += name_token_rows(citizen_id, citizen_values(row)["full_name"])
-        keys += identity_key_rows(citizen_id, row.person)
-    for target, values in ((ContactPoint.__table__, contacts), (CitizenNameToken.__table__, tokens), (KEYS, keys)):
-        if values:
-            await session.execute(insert(target), values)
+    ids = await reserve_citizen_ids(session, len(rows))
+    values = [citizen_values(row) for row in rows]
+    await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS),
+                      [(citizen_id, *(citizen[name] for name in CITIZEN_COLUMNS))
+                       for citizen_id, citizen in zip(ids, values, strict=True)])
+    contacts: list[tuple] = []
+    tokens: list[tuple] = []
+    keys: list[tuple] = []
+    now = utcnow()
+    for citizen_id, row, citizen in zip(ids, rows, values, strict=True):
+        contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in contact_values(row)]
+        tokens += [(key, citizen_id) for key in name_keys(citizen["full_name"])]
+        keys += [(key, citizen_id) for key in blocking_keys(row.person)]
+    await bulk_insert(session, "contact_point", ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
+                      contacts)
+    await bulk_insert(session, "citizen_name_token", ("token", "citizen_id"), tokens)
+    await bulk_insert(session, "identity_key", ("key", "citizen_id"), keys)
     return ids
+
+
+async def reserve_citizen_ids(session: AsyncSession, count: int) -> list[int]:
+    """`count` new citizen ids. PostgreSQL: from the table's sequence (safe beside other
+    writers). SQLite: after the largest, under the write lock this transaction holds."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = await connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('citizen', 'id')) FROM generate_series(1, %d)" % count)
+        return [row[0] for row in rows.all()]
+    start = (await connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM citizen")).scalar_one()
+    return list(range(start + 1, start + 1 + count))
+
+
+async def bulk_insert(session: AsyncSession, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Rows into `table` through the driver: COPY on PostgreSQL, executemany on SQLite.
+    Timestamps must be timezone-aware UTC (stored naive on SQLite, as UTCDateTime does)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+        return
+    if any(isinstance(value, date) for value in rows[0]) or table == "citizen":
+        rows = [tuple(_sqlite_value(value) for value in row) for row in rows]
+    marks = ", ".join("?" * len(columns))
+    await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 async def import_rows(session: AsyncSession, rows: list[Row], report: ImportReport) -> None:
@@ -244,9 +290,10 @@ async def complete_citizen(session: AsyncSession, citizen_id: int, row: Row) -> 
     assert citizen is not None
     known = set((await session.execute(select(ContactPoint.kind, ContactPoint.value)
                                        .where(ContactPoint.citizen_id == citizen_id))).all())
-    new_points = [point for point in contact_rows(citizen_id, row) if (point["kind"], point["value"]) not in known]
-    if new_points:
-        await session.execute(insert(ContactPoint.__table__), new_points)
+    now = utcnow()
+    for kind, value, raw in contact_values(row):
+        if (kind, value) not in known:
+            session.add(ContactPoint(citizen_id=citizen_id, kind=kind, value=value, raw_value=raw, created_at=now))
     values = citizen_values(row)
     alternates = list(citizen.alternates or [])
     changed = False
