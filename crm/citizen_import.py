@@ -91,7 +91,7 @@ def read_header(names: list[str] | None) -> Header:
     for name in names:
         key = _key(name or "")
         column = key if key in COLUMNS else ALIASES.get(key)
-        if column in columns:
+        if column is not None and column in columns:
             raise InvalidInput(f"column {name!r} appears twice (as {column})")
         columns.append(column)
         if column is None:

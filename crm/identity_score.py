@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from crm.names import skeleton
 from crm.person import Person
@@ -27,12 +27,13 @@ W_BIRTH_SAME, W_BIRTH_NEAR, W_BIRTH_DIFFERS = 4.5, 1.0, -5.0
 W_NATIONAL_ID_SAME, W_NATIONAL_ID_NEAR, W_NATIONAL_ID_DIFFERS = 8.0, 2.0, -6.0
 W_EMAIL_SAME, W_EMAIL_LOCAL_SAME = 4.0, 1.0
 W_PHONE_SAME = 4.0
-W_ADDRESS_SAME, W_ADDRESS_SIMILAR = 3.0, 1.5
+W_ADDRESS_SAME, W_ADDRESS_SIMILAR = 3.5, 1.5
 W_POSTCODE_SAME, W_CITY_SAME = 0.5, 0.5
 # An exact identifier and no name to compare on one side: the identifier speaks for itself.
 W_NO_NAME_TO_COMPARE = 7.0
 
 EXACT, CLOSE, FAIR, INITIAL, DIFFERS = "exact", "close", "fair", "initial", "differs"
+NAME_VETOES = ("first names differ", "names differ")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def word_level(a: str, b: str) -> str:
     similarity = word_similarity(a, b)
     if similarity >= 0.97:
         return EXACT
-    distance = Levenshtein.distance(a, b)
+    distance = OSA.distance(a, b)  # a swap of two letters is one typo
     shortest = min(len(a), len(b))
     if similarity >= 0.9 and (distance <= 1 or (shortest >= 7 and distance <= 2)):
         return CLOSE
@@ -197,7 +198,8 @@ def _national_ids(q: Person, c: Person) -> tuple[float, list[str], str | None]:
 
 def compare(q: Person, c: Person) -> Comparison:
     """The evidence that `q` and `c` are one person, and why."""
-    evidence, reasons, veto = compare_names(q, c)
+    name_evidence, reasons, veto = compare_names(q, c)
+    evidence = name_evidence
     identifier_agrees = False
     weight, why, id_veto = _national_ids(q, c)
     evidence += weight
@@ -245,6 +247,10 @@ def compare(q: Person, c: Person) -> Comparison:
     if identifier_agrees and (not q.words or not c.words):
         evidence += W_NO_NAME_TO_COMPARE
         reasons.append("no name to compare")
-    if veto == "first names differ" and identifier_agrees and not (q.name_is_reliable and c.name_is_reliable):
+    elif identifier_agrees and name_evidence <= 0 and not (q.name_is_reliable and c.name_is_reliable):
+        # A mailbox's display name ("Papa", "Mairie") says nothing against its own address.
+        evidence += W_NO_NAME_TO_COMPARE - name_evidence
+        reasons.append("display name not compared")
+    if veto in NAME_VETOES and identifier_agrees and not (q.name_is_reliable and c.name_is_reliable):
         veto = None  # a mailbox's display name does not outweigh its address
     return Comparison(evidence=evidence, reasons=tuple(reasons), veto=veto)
