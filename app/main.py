@@ -24,6 +24,7 @@ from app.api.contacts import contacts_router
 from app.api.health import health, ready
 from app.api.requests import create_request
 from app.api.routing import RoutingController
+from app.api.templates import TemplatesController
 from app.api.tickets import get_ticket
 from app.api.twilio import twilio_sms, twilio_status
 from app.db import make_engine, make_sessionmaker
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             home, health, ready, list_categories, create_request, get_ticket, search_citizens,
             request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
+            TemplatesController,
             contacts_router(settings), receipt,
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],

@@ -47,13 +47,14 @@ def _citizen(citizen: Citizen | None, language: str) -> dict[str, Any]:
 
 
 async def reply_context(session: AsyncSession, ticket: Ticket, settings: Settings,
-                        step: str = Step.ACKNOWLEDGEMENT.value) -> dict[str, Any]:
+                        step: str = Step.ACKNOWLEDGEMENT.value, language: str | None = None) -> dict[str, Any]:
+    """The ticket as its template sees it; labels and dates in `language` (default: the ticket's)."""
     citizen = await session.get(Citizen, ticket.citizen_id)
     agent = await session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None
     category = await session.get(Category, ticket.category_id) if ticket.category_id else None
     team = await session.get(Team, category.team_id) if category and category.team_id else None
     state = await session.get(TicketRouting, ticket.id)
-    language = ticket.language or settings.default_language
+    language = language or ticket.language or settings.default_language
     due = state.resolution_due_at if state else None
     service = help_context(settings)
     service["service"]["opening_hours"] = opening_hours_text(team.opening_hours if team else None, language)
