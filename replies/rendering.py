@@ -165,7 +165,6 @@ def _structure_problems(tree: nodes.Template) -> list[str]:
                 isinstance(node.node, nodes.Name) and node.node.name == "range"
                 and node.dyn_args is None and node.dyn_kwargs is None):
             problems.append(f"{_line(node)}: calling functions or methods is not allowed (only range(...))")
-            return
         if isinstance(node, nodes.For):
             if node.recursive:
                 problems.append(f"{_line(node)}: recursive loops are not allowed")
