@@ -25,6 +25,7 @@ from app.api.duplicates import DuplicatesController
 from app.api.health import health, ready
 from app.api.requests import create_request
 from app.api.routing import RoutingController
+from app.api.templates import TemplatesController
 from app.api.tickets import get_ticket
 from app.api.twilio import twilio_sms, twilio_status
 from app.db import make_engine, make_sessionmaker
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             home, health, ready, list_categories, create_request, get_ticket, search_citizens,
             get_citizen_record, get_citizen_timeline,
             request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
-            DuplicatesController,
+            DuplicatesController, TemplatesController,
             contacts_router(settings), receipt,
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
         14, description="a citizen's reply reopens a closed ticket within this many days; after, a new linked one")
     sms_reply_window_days: int = Field(
         7, description="an SMS answers the ticket of our last SMS to that number within this many days")
+    sms_max_segments: int = Field(
+        3, ge=1, le=10, description="an SMS template longer than this many segments on its samples is refused")
     attachment_dir: str = Field("var/attachments", description="where attachments are stored, one file per SHA-256")
     attachment_max_bytes: int = Field(10_000_000, description="larger attachments are listed, not stored")
     attachment_blocked_types: list[str] = Field(

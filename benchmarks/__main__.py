@@ -16,7 +16,7 @@ import redis.asyncio as redis
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import citizen_search, email_ingest, email_parse, pipeline, routing, twilio_webhook
+from benchmarks import citizen_search, email_ingest, email_parse, pipeline, routing, template_render, twilio_webhook
 
 PG = os.environ.get("GUICHET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -128,17 +128,18 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300, help="requests per backend (pipeline)")
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
-    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook"], help="run one benchmark")
+    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates"], help="run one benchmark")
     parser.add_argument("--search-n", type=int, default=1_000_000, help="citizens (search, PostgreSQL)")
     parser.add_argument("--search-sqlite-n", type=int, default=1_000_000, help="citizens (search, SQLite; 0: skip)")
     parser.add_argument("--search-queries", type=int, default=200, help="queries of each kind (search)")
     parser.add_argument("--webhook-n", type=int, default=5000, help="signed SMS webhooks to post")
+    parser.add_argument("--templates-n", type=int, default=50_000, help="messages rendered per channel (templates)")
     parser.add_argument("--webhook-senders", type=int, default=50, help="concurrent senders (webhook)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("guichet", "arq", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook") else asyncio.run(
+    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates") else asyncio.run(
         main(args.n, args.ingest_n, args.only))
     OUT.mkdir(parents=True, exist_ok=True)
     if ingest is not None:
@@ -174,3 +175,8 @@ if __name__ == "__main__":
             twilio_webhook.report(acknowledged, machine())
             (OUT / "twilio_webhook.json").write_text(json.dumps({"machine": machine(), **vars(acknowledged)},
                                                                 indent=2))
+    if args.only in (None, "templates"):
+        rendered = template_render.run(args.templates_n)
+        template_render.report(rendered, machine())
+        (OUT / "template_render.json").write_text(json.dumps(
+            {"machine": machine(), "results": [template_render.as_row(r) for r in rendered]}, indent=2))

@@ -12,7 +12,7 @@ from crm.models import EventKind
 from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
-from replies.templates import plain_to_html
+from replies.rendering import plain_to_html
 
 # A send that has been `sending` this long lost its worker.
 STALE_SENDING = timedelta(minutes=5)
@@ -104,7 +104,7 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
     return OutboundMessage(
         channel=Channel(delivery.channel), to=delivery.to, text=delivery.body,
         subject=delivery.subject, message_id=delivery.header_message_id, headers=headers,
-        html=plain_to_html(delivery.body) if email else None,
+        html=(delivery.html or plain_to_html(delivery.body)) if email else None,
     )
 
 

@@ -11,7 +11,15 @@ from crm.columns import UTCDateTime, utcnow
 
 
 class Step(str, enum.Enum):
+    """The moment of a request a template speaks for."""
+
     ACKNOWLEDGEMENT = "acknowledgement"
+    MORE_INFORMATION_NEEDED = "more_information_needed"
+    STATUS_CHANGED = "status_changed"
+    AGENT_REPLY = "agent_reply"  # what an agent's answer starts from, edited before sending
+    RESOLVED = "resolved"
+    SATISFACTION_SURVEY = "satisfaction_survey"
+    OPT_OUT_CONFIRMATION = "opt_out_confirmation"
     HELP = "help"  # the answer to an SMS "HELP" / "AIDE"
 
 
@@ -28,7 +36,11 @@ class DeliveryState(str, enum.Enum):
 
 
 class Template(SQLModel, table=True):
-    """One text for a step, in one language, on one channel; a new version never overwrites."""
+    """One text for a step, in one language, on one channel; a new version never overwrites.
+
+    The versions of one slot (step, category, language, channel) form a linear history; exactly
+    one is active, which the database holds to: `active_key` is the slot's key on the active
+    version and NULL on the others, under a unique constraint."""
 
     __table_args__ = (UniqueConstraint("step", "category_id", "language", "channel", "version"),)
 
@@ -39,9 +51,14 @@ class Template(SQLModel, table=True):
     channel: str = Field(max_length=20)
     subject: str = Field(default="", max_length=300)
     body: str
+    html: str | None = None  # email and letter: an HTML body, autoescaped; None: derived from the text
     version: int = 1
     active: bool = True
+    active_key: str | None = Field(default=None, max_length=120, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_by: int | None = Field(default=None, foreign_key="agent.id")  # None: seeded
+    change_note: str = Field(default="", max_length=500)
+    copied_from_id: int | None = Field(default=None, foreign_key="template.id")  # a rollback's source
 
 
 class Delivery(SQLModel, table=True):
@@ -58,6 +75,7 @@ class Delivery(SQLModel, table=True):
     to: str = Field(max_length=320)
     subject: str | None = Field(default=None, max_length=300)
     body: str
+    html: str | None = None  # email: the template's own HTML body; None: derived from the text
     header_message_id: str | None = Field(default=None, max_length=255)  # email Message-ID
     # Extra headers for the channel: In-Reply-To and References, so mail clients thread.
     headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -23,7 +23,8 @@ def _delivery(channel: str, to: str, rendered: Rendered, dedupe_key: str, **fiel
     """A new delivery; an SMS has its segments and encoding counted now, before it is sent."""
     cost = sms_segments(rendered.body) if channel == Channel.SMS.value else None
     return Delivery(dedupe_key=dedupe_key, channel=channel, to=to, subject=rendered.subject or None,
-                    body=rendered.body, encoding=cost.encoding if cost else None,
+                    body=rendered.body, html=rendered.html if channel == Channel.EMAIL.value else None,
+                    encoding=cost.encoding if cost else None,
                     segments=cost.count if cost else None, **fields)
 
 
