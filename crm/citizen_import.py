@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
@@ -112,41 +112,88 @@ def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def read_rows(text: Iterable[str], *, default_region: str) -> Iterator[Row | RowError]:
-    """Rows of a CSV (lines of text), checked and normalised; errors carry their line number.
-    The first item read is the header: a header error raises InvalidInput."""
+def read_csv(text: Iterable[str]) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
+    """The header and the numbered records of a CSV (lines of text). Raises InvalidInput on a
+    header that identifies nobody."""
     lines = iter(text)
     first = next(lines, "")
-    dialect = sniff_dialect(first)
-    reader = csv.reader(_chain(first, lines), dialect)
+    reader = csv.reader(_chain(first, lines), sniff_dialect(first))
     header = read_header(next(reader, None))
-    width = len(header.columns)
-    seen_external: dict[str, int] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(value.strip() for value in values):
-            continue
-        raw = {name: value for name, value in zip(header.columns, values) if name}
-        if len(values) != width:
-            yield RowError(line, f"expected {width} fields, found {len(values)}", raw, imported=False)
-            continue
-        fields = {name: value.strip()[:MAX_FIELD] or None for name, value in raw.items()}
-        record = IdentityRecord(**{name: value for name, value in fields.items() if name})
-        person = person_from_record(record, default_region=default_region)
-        external_id = record.external_id
-        if external_id and external_id in seen_external:
-            yield RowError(line, f"external_id {external_id!r} already on line {seen_external[external_id]}", raw,
-                           imported=False)
-            continue
-        if not person.words and not person.emails and not person.phones and not person.national_ids:
-            why = "; ".join(person.problems) or "no name, email, phone or national id"
-            yield RowError(line, f"nothing identifies this person: {why}", raw, imported=False)
-            continue
-        if external_id:
-            seen_external[external_id] = line
-        if person.problems:
-            yield RowError(line, "imported without " + "; ".join(person.problems), raw, imported=True)
-        yield Row(line, record, person, raw)
+    return header, ((reader.line_num, values) for values in reader)
+
+
+def check_row(header: Header, line: int, values: list[str], *, default_region: str) -> list[Row | RowError]:
+    """One CSV record checked and normalised: a Row (preceded by a RowError naming the values it
+    lost, if any), a refusal, or nothing for a blank line."""
+    if not any(value.strip() for value in values):
+        return []
+    raw = {name: value for name, value in zip(header.columns, values, strict=False) if name}
+    if len(values) != len(header.columns):
+        return [RowError(line, f"expected {len(header.columns)} fields, found {len(values)}", raw, imported=False)]
+    record = IdentityRecord(**{name: value.strip()[:MAX_FIELD] or None for name, value in raw.items()})
+    person = person_from_record(record, default_region=default_region)
+    if not person.words and not person.emails and not person.phones and not person.national_ids:
+        why = "; ".join(person.problems) or "no name, email, phone or national id"
+        return [RowError(line, f"nothing identifies this person: {why}", raw, imported=False)]
+    row = Row(line, record, person, raw)
+    if person.problems:
+        return [RowError(line, "imported without " + "; ".join(person.problems), raw, imported=True), row]
+    return [row]
+
+
+class ExternalIds:
+    """Refuses a row whose external_id an earlier row of the same file already used."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def check(self, line: int, external_id: str | None, raw: dict[str, str]) -> RowError | None:
+        if not external_id:
+            return None
+        if external_id in self.seen:
+            return RowError(line, f"external_id {external_id!r} already on line {self.seen[external_id]}", raw,
+                            imported=False)
+        self.seen[external_id] = line
+        return None
+
+
+def read_rows(text: Iterable[str], *, default_region: str) -> Iterator[Row | RowError]:
+    """Rows of a CSV, checked and normalised, in order; errors carry their line number."""
+    header, records = read_csv(text)
+    external_ids = ExternalIds()
+    for line, values in records:
+        for item in check_row(header, line, values, default_region=default_region):
+            repeated = external_ids.check(line, item.record.external_id, item.raw) if isinstance(item, Row) else None
+            yield repeated or item
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A row ready to write, every derived value computed (in a worker process, for speed)."""
+
+    line: int
+    raw: dict[str, str]
+    citizen: dict
+    contacts: list[tuple[str, str, str]]
+    name_keys: list[str]
+    blocking_keys: list[str]
+
+
+def prepare(row: Row) -> Prepared:
+    citizen = citizen_values(row)
+    return Prepared(row.line, row.raw, citizen, contact_values(row), name_keys(citizen["full_name"]),
+                    blocking_keys(row.person))
+
+
+def prepare_chunk(header: Header, records: list[tuple[int, list[str]]], default_region: str
+                  ) -> list[Prepared | RowError]:
+    """Check, normalise and derive a chunk of CSV records: the CPU-bound part of an import,
+    pure, run in worker processes."""
+    out: list[Prepared | RowError] = []
+    for line, values in records:
+        for item in check_row(header, line, values, default_region=default_region):
+            out.append(prepare(item) if isinstance(item, Row) else item)
+    return out
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
@@ -155,13 +202,12 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 
 CITIZEN_COLUMNS = ("full_name", "first_name", "last_name", "birth_date", "address", "postcode", "city",
-                   "external_id", "language", "alternates", "created_at", "updated_at")
+                   "external_id", "language", "alternates")
 
 
 def citizen_values(row: Row) -> dict:
     """The citizen's columns from a row (alternates as JSON text, as the driver writes them)."""
     record, person = row.record, row.person
-    now = utcnow()
     return {
         "full_name": display_name(record) or (person.emails[0] if person.emails else ""),
         "first_name": (record.first_name or None) and record.first_name[:100],
@@ -171,7 +217,7 @@ def citizen_values(row: Row) -> dict:
         "postcode": person.postcode,
         "city": (record.city or None) and record.city[:100],
         "external_id": (record.external_id or None) and record.external_id[:100],
-        "language": None, "alternates": "[]", "created_at": now, "updated_at": now,
+        "language": None, "alternates": "[]",
     }
 
 
@@ -191,26 +237,24 @@ async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str,
     return {external_id: citizen_id for external_id, citizen_id in rows.all()}
 
 
-async def insert_citizens(session: AsyncSession, rows: list[Row]) -> list[int]:
+async def insert_citizens(session: AsyncSession, rows: list[Prepared]) -> list[int]:
     """Write citizens with their contact points, name words and blocking keys: ids reserved at
-    once, then one bulk statement per table, the small rows straight through the driver (the
-    ORM's per-object work, even Core's per-row parameter handling, would cost more than the
-    database's)."""
+    once, then one bulk statement per table straight through the driver (the ORM's per-object
+    work, even Core's per-row parameter handling, would cost more than the database's)."""
     if not rows:
         return []
     ids = await reserve_citizen_ids(session, len(rows))
-    values = [citizen_values(row) for row in rows]
-    await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS),
-                      [(citizen_id, *(citizen[name] for name in CITIZEN_COLUMNS))
-                       for citizen_id, citizen in zip(ids, values, strict=True)])
+    now = utcnow()
+    await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"),
+                      [(citizen_id, *(row.citizen[name] for name in CITIZEN_COLUMNS), now, now)
+                       for citizen_id, row in zip(ids, rows, strict=True)])
     contacts: list[tuple] = []
     tokens: list[tuple] = []
     keys: list[tuple] = []
-    now = utcnow()
-    for citizen_id, row, citizen in zip(ids, rows, values, strict=True):
-        contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in contact_values(row)]
-        tokens += [(key, citizen_id) for key in name_keys(citizen["full_name"])]
-        keys += [(key, citizen_id) for key in blocking_keys(row.person)]
+    for citizen_id, row in zip(ids, rows, strict=True):
+        contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in row.contacts]
+        tokens += [(key, citizen_id) for key in row.name_keys]
+        keys += [(key, citizen_id) for key in row.blocking_keys]
     await bulk_insert(session, "contact_point", ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
                       contacts)
     await bulk_insert(session, "citizen_name_token", ("token", "citizen_id"), tokens)
@@ -254,10 +298,11 @@ def _sqlite_value(value):
     return value
 
 
-async def import_rows(session: AsyncSession, rows: list[Row], report: ImportReport) -> None:
+async def import_rows(session: AsyncSession, rows: list[Prepared], report: ImportReport) -> None:
     """A batch without dedupe: every row not imported before becomes a citizen."""
-    known = await known_external_ids(session, [row.record.external_id for row in rows if row.record.external_id])
-    fresh = [row for row in rows if not (row.record.external_id and row.record.external_id in known)]
+    known = await known_external_ids(session, [row.citizen["external_id"] for row in rows
+                                               if row.citizen["external_id"]])
+    fresh = [row for row in rows if not (row.citizen["external_id"] and row.citizen["external_id"] in known)]
     report.skipped += len(rows) - len(fresh)
     report.created += len(await insert_citizens(session, fresh))
 
@@ -274,7 +319,7 @@ async def import_row_deduped(session: AsyncSession, row: Row, report: ImportRepo
         await complete_citizen(session, resolution.citizen_id, row)
         report.matched += 1
         return resolution
-    (citizen_id,) = await insert_citizens(session, [row])
+    (citizen_id,) = await insert_citizens(session, [prepare(row)])
     report.created += 1
     if resolution.decision == REVIEW and resolution.citizen_id is not None:
         await file_duplicate(session, citizen_id, resolution.citizen_id, score=resolution.score,
