@@ -84,11 +84,15 @@ async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
                           problems=person.problems)
     best = candidates[0]
     reasons = best.reasons
+    decision = best.decision
     if len(candidates) > 1 and candidates[1].score == best.score and best.decision == MATCH:
         reasons += (f"citizen #{candidates[1].citizen_id} is as likely",)
-    if best.decision == NEW:  # the nearest candidate stays listed, but nobody is named
+        if person.words:  # a named record that fits two people: an agent decides
+            decision = REVIEW
+        # else (an SMS: a number and nothing else) the first record holding it answers
+    if decision == NEW:  # the nearest candidate stays listed, but nobody is named
         return Resolution(NEW, None, None, best.score, reasons, tuple(candidates), person.problems)
-    return Resolution(best.decision, best.citizen_id, best.external_id, best.score, reasons,
+    return Resolution(decision, best.citizen_id, best.external_id, best.score, reasons,
                       tuple(candidates), person.problems)
 
 

@@ -61,9 +61,25 @@ def word_similarity(a: str, b: str) -> float:
     return jw
 
 
+# Endings that make another person's name of one stem: Louis/Louise, Jean/Jeanne, Daniel/Daniela.
+_GENDER_ENDINGS = frozenset({"e", "a", "ne", "le", "te", "tte", "ette", "ine", "elle", "ienne", "enne"})
+
+
+def gender_variant(a: str, b: str) -> bool:
+    """Two names of one stem for two people (Hélène/Héléna, Marie/Maria, Jean/Jeanne): siblings
+    and twins are named so, a typo rarely is."""
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 3 and long_.startswith(short) and long_[len(short):] in _GENDER_ENDINGS:
+        return True
+    return (len(a) == len(b) >= 4 and a[:-1] == b[:-1] and a[-1] != b[-1]
+            and {a[-1], b[-1]} <= {"a", "e", "o"})
+
+
 def word_level(a: str, b: str) -> str:
     if len(a) == 1 or len(b) == 1:
         return INITIAL if a[0] == b[0] else DIFFERS
+    if gender_variant(a, b):
+        return DIFFERS
     similarity = word_similarity(a, b)
     if similarity >= 0.97:
         return EXACT
@@ -73,8 +89,8 @@ def word_level(a: str, b: str) -> str:
         return CLOSE
     if shortest >= 4 and (a.startswith(b) or b.startswith(a)):
         return FAIR  # Christ / Christophe, Abdel / Abdelaziz
-    if similarity >= 0.85 and distance <= 2 and shortest >= 4:
-        return FAIR
+    if similarity >= 0.85 and distance <= 2 and shortest >= 6:
+        return FAIR  # Marie/Martine are two people: short names need to be closer
     return DIFFERS
 
 
@@ -196,6 +212,18 @@ def _national_ids(q: Person, c: Person) -> tuple[float, list[str], str | None]:
     return W_NATIONAL_ID_DIFFERS, ["national id differs"], veto
 
 
+def _contacts_all_differ(q: Person, c: Person) -> int:
+    """How many of email, phone and address both records give, and give differently."""
+    differing = 0
+    if q.emails and c.emails and not set(q.emails) & set(c.emails):
+        differing += 1
+    if q.phones and c.phones and not set(q.phones) & set(c.phones):
+        differing += 1
+    if q.address and c.address and fuzz.token_set_ratio(q.address, c.address) < 85:
+        differing += 1
+    return differing
+
+
 def compare(q: Person, c: Person) -> Comparison:
     """The evidence that `q` and `c` are one person, and why."""
     name_evidence, reasons, veto = compare_names(q, c)
@@ -229,6 +257,7 @@ def compare(q: Person, c: Person) -> Comparison:
         else:
             evidence += W_BIRTH_DIFFERS
             reasons.append("birth date differs")
+            veto = veto or "birth dates differ"  # a son named after his father, at his address
     if q.address and c.address:
         similarity = fuzz.token_set_ratio(q.address, c.address)
         same_number = q.street_number == c.street_number or not (q.street_number and c.street_number)
@@ -244,6 +273,12 @@ def compare(q: Person, c: Person) -> Comparison:
     if q.city and c.city and (q.city == c.city or JaroWinkler.normalized_similarity(q.city, c.city) >= 0.92):
         evidence += W_CITY_SAME
         reasons.append("same city")
+    address_agrees = any(reason == "same address" or reason.startswith("address ") for reason in reasons)
+    if not identifier_agrees and not address_agrees and _contacts_all_differ(q, c) >= 2:
+        veto = veto or "nothing but the name and birth date agree"  # common names repeat
+    if veto == "first names differ" and "same national id" in reasons and q.name_is_reliable:
+        veto = None  # one identity document: a first name misspelt or transliterated
+        reasons.append("first name differs, but one national id")
     if identifier_agrees and (not q.words or not c.words):
         evidence += W_NO_NAME_TO_COMPARE
         reasons.append("no name to compare")
