@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import crm.models  # noqa: F401  (registers tables)
+import crm.identity  # noqa: F401  (keeps citizens' blocking keys in step with them)
 import crm.search  # noqa: F401  (keeps the citizen name index in step with citizens)
 import replies.models  # noqa: F401
 import routing.models  # noqa: F401

@@ -11,8 +11,8 @@ from app.queue import enqueue_after_commit
 from channels import webform
 from crm.columns import utcnow
 from crm.errors import Conflict, DomainError, InvalidInput
-from crm.identity import normalise_email, normalise_national_id, normalise_phone
 from crm.inbound import find_inbound, record_inbound
+from crm.normalise import normalise_email, normalise_national_id, normalise_phone
 from crm.tickets import reserve_reference
 from crm.types import Channel
 from routing.categories import category_by_slug

@@ -1,68 +1,161 @@
-"""Normalise identifiers and find the citizen they belong to.
+"""Find the citizen a record or a message belongs to: normalise, block, score, decide.
 
-Exact matching on normalised email and phone for now; the fuzzy resolver
-(scores, review queue, merges) replaces `identify_citizen` later.
+`resolve` is read-only: ranked candidates with a score in [0, 1], a decision (`match`: link
+automatically; `review`: ask an agent; `new`) and reasons in words. `identify_citizen` is what
+the inbound pipeline and the front desk call: it resolves, links or creates the citizen, and
+tells the caller which pairs an agent should review. Candidates come from exact identifiers
+(contact points) and blocking keys (crm.identity_keys), never from a scan of all citizens.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func
+from sqlalchemy import and_, delete, event, func, insert, or_, union_all
+from sqlalchemy.orm import attributes
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
-from crm.errors import Conflict, InvalidInput, NotFound
+from crm.errors import Conflict, NotFound
+from crm.identity_keys import TABLE as KEYS
+from crm.identity_keys import blocking_keys, identity_key_rows
+from crm.identity_score import Comparison, compare
 from crm.models import Citizen, ContactKind, ContactPoint
+from crm.normalise import normalise_address, normalise_email, normalise_national_id, normalise_phone
+from crm.person import IdentityRecord, Person, build_person, person_from_record
 from crm.types import Sender
 
-
-def normalise_email(raw: str) -> str:
-    """Syntax-checked, IDNA-encoded domain, lower-cased: the key citizens are matched on."""
-    try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidInput(str(exc), fields={"email": str(exc)}) from exc
-    return f"{checked.local_part}@{checked.ascii_domain}".lower()
-
-
-def normalise_phone(raw: str, default_region: str) -> str:
-    """E.164, so that 0612345678, 06 12 34 56 78 and +33612345678 meet."""
-    text = raw.strip()
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    try:
-        number = phonenumbers.parse(text, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput("not a phone number", fields={"phone": "not a phone number"}) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidInput("not a valid phone number", fields={"phone": "not a valid phone number"})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalise_national_id(raw: str) -> str:
-    """Upper-case letters and digits only, so "ab 123-456" and "AB123456" meet."""
-    value = "".join(c for c in raw.upper() if c.isalnum())
-    if not 4 <= len(value) <= 40:
-        raise InvalidInput("not an identity document number",
-                           fields={"national_id": "expected 4 to 40 letters or digits"})
-    return value
-
-
-def normalise_address(raw: str) -> str:
-    """One line, single spaces: a postal address as stored (it identifies nobody: households share one)."""
-    return " ".join(raw.replace(",", ", ").split()).replace(" ,", ",")[:320]
+MATCH, REVIEW, NEW = "match", "review", "new"
+ROWS_PER_KEY = 200  # a key shared by more people than this ranks none of them
 
 
 @dataclass(frozen=True)
-class Identification:
-    citizen: Citizen
-    created: bool
-    reason: str
+class IdentityPolicy:
+    default_region: str = "FR"
+    match_threshold: float = 0.9  # at or above: linked automatically
+    review_threshold: float = 0.5  # at or above: an agent is asked
+    candidates: int = 40  # records scored per lookup, the most keys shared first
+
+
+@dataclass(frozen=True)
+class Candidate:
+    citizen_id: int  # the survivor, when the record compared was merged into another
+    external_id: str | None
+    score: float
+    decision: str
+    reasons: tuple[str, ...]
+    compared_id: int  # the record the score was computed on
+
+
+@dataclass(frozen=True)
+class Resolution:
+    decision: str
+    citizen_id: int | None
+    external_id: str | None
+    score: float
+    reasons: tuple[str, ...]
+    candidates: tuple[Candidate, ...] = ()
+    problems: tuple[str, ...] = ()  # values of the record that could not be read
+
+
+def decide(comparison: Comparison, policy: IdentityPolicy) -> str:
+    score = comparison.score
+    if score >= policy.match_threshold and comparison.veto is None:
+        return MATCH
+    return REVIEW if score >= policy.review_threshold else NEW
+
+
+def citizen_person(row) -> Person:
+    """A stored citizen (a row with the citizen's columns) as identity resolution reads it."""
+    return build_person(first_name=row.first_name, last_name=row.last_name, full_name=row.full_name,
+                        birth_date=row.birth_date, address=row.address, postcode=row.postcode, city=row.city)
+
+
+async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
+                  policy: IdentityPolicy = IdentityPolicy()) -> Resolution:
+    """The citizens `record` may be, best first, and what to do about it. Reads only."""
+    person = record if isinstance(record, Person) else person_from_record(record, default_region=policy.default_region)
+    ids = await candidate_ids(session, person, policy.candidates)
+    candidates = await score_candidates(session, person, ids, policy)
+    if not candidates:
+        return Resolution(NEW, None, None, 0.0, ("no citizen shares a key with this record",),
+                          problems=person.problems)
+    best = candidates[0]
+    reasons = best.reasons
+    if len(candidates) > 1 and candidates[1].score == best.score and best.decision == MATCH:
+        reasons += (f"citizen #{candidates[1].citizen_id} is as likely",)
+    return Resolution(best.decision, best.citizen_id, best.external_id, best.score, reasons,
+                      tuple(candidates), person.problems)
+
+
+async def candidate_ids(session: AsyncSession, person: Person, limit: int) -> list[int]:
+    """Citizens sharing an exact identifier (first), then those sharing the most blocking keys."""
+    conditions = [and_(ContactPoint.kind == kind.value, ContactPoint.value.in_(values))
+                  for kind, values in ((ContactKind.EMAIL, person.emails), (ContactKind.PHONE, person.phones),
+                                       (ContactKind.NATIONAL_ID, [v for v, _ in person.national_ids]))
+                  if values]
+    ids: list[int] = []
+    if conditions:
+        rows = await session.exec(select(ContactPoint.citizen_id).where(or_(*conditions)).limit(limit))
+        ids = list(dict.fromkeys(rows.all()))
+    keys = blocking_keys(person)
+    if keys:
+        parts = [select(KEYS.c.citizen_id).where(KEYS.c.key == key).limit(ROWS_PER_KEY).subquery()
+                 for key in keys]
+        statement = union_all(*(select(part.c.citizen_id) for part in parts))
+        counts = Counter((await session.execute(statement)).scalars().all())
+        ids += [citizen_id for citizen_id, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+                if citizen_id not in ids][: max(limit - len(ids), limit // 2)]
+    return ids
+
+
+async def score_candidates(session: AsyncSession, person: Person, ids: list[int],
+                           policy: IdentityPolicy) -> list[Candidate]:
+    if not ids:
+        return []
+    table = Citizen.__table__
+    rows = (await session.execute(select(table).where(table.c.id.in_(ids)))).all()
+    contacts: dict[int, dict[str, list]] = {}
+    points = await session.exec(
+        select(ContactPoint.citizen_id, ContactPoint.kind, ContactPoint.value, ContactPoint.verified)
+        .where(ContactPoint.citizen_id.in_(ids),
+               ContactPoint.kind.in_([ContactKind.EMAIL.value, ContactKind.PHONE.value,
+                                      ContactKind.NATIONAL_ID.value])))
+    for citizen_id, kind, value, verified in points.all():
+        contacts.setdefault(citizen_id, {}).setdefault(kind, []).append((value, verified))
+    survivors = await _survivors(session, {row.id: row.merged_into_id for row in rows if row.merged_into_id})
+    best: dict[int, Candidate] = {}
+    for row in rows:
+        own = contacts.get(row.id, {})
+        stored = citizen_person(row)
+        stored = Person(**{**stored.__dict__,
+                           "emails": tuple(v for v, _ in own.get(ContactKind.EMAIL.value, [])),
+                           "phones": tuple(v for v, _ in own.get(ContactKind.PHONE.value, [])),
+                           "national_ids": tuple(own.get(ContactKind.NATIONAL_ID.value, []))})
+        comparison = compare(person, stored)
+        survivor = survivors.get(row.id, row.id)
+        candidate = Candidate(citizen_id=survivor, external_id=row.external_id, score=comparison.score,
+                              decision=decide(comparison, policy), reasons=comparison.reasons, compared_id=row.id)
+        if survivor not in best or best[survivor].score < candidate.score:
+            best[survivor] = candidate
+    return sorted(best.values(), key=lambda c: (-c.score, c.citizen_id))
+
+
+async def _survivors(session: AsyncSession, merged: dict[int, int]) -> dict[int, int]:
+    """Each tombstone's survivor, following chains (a cycle stops where it loops)."""
+    result: dict[int, int] = {}
+    for start, target in merged.items():
+        seen = {start}
+        while True:
+            seen.add(target)
+            nxt = (await session.exec(select(Citizen.merged_into_id).where(Citizen.id == target))).first()
+            if nxt is None or nxt in seen or len(seen) > MAX_MERGE_CHAIN:
+                break
+            target = nxt
+        result[start] = target
+    return result
 
 
 def _sender_keys(sender: Sender, default_region: str) -> list[tuple[str, str, str]]:
@@ -119,34 +212,46 @@ async def _lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None
         await session.exec(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True))))
 
 
+@dataclass(frozen=True)
+class Identification:
+    citizen: Citizen
+    created: bool
+    reason: str
+    # Citizens an agent should compare with this one (a `review` decision): (id, score, reasons).
+    suspected_duplicates: tuple[tuple[int, float, tuple[str, ...]], ...] = field(default=())
+
+
 async def identify_citizen(
     session: AsyncSession, sender: Sender, *, default_region: str, language: str | None = None,
-    citizen_id: int | None = None,
+    citizen_id: int | None = None, name_is_reliable: bool = True,
+    policy: IdentityPolicy | None = None,
 ) -> Identification:
-    """Find the citizen by an exact normalised email, phone or identity number, else create one;
-    `citizen_id`: the one an agent picked, whatever the identifiers say.
+    """The citizen a message is from: the one an agent picked, else the resolver's `match`,
+    else a new citizen (with the `review` candidates to file as suspected duplicates).
 
     Contact points the sender gave that the citizen lacks are added, unverified.
-    """
+    `name_is_reliable`: False for an email's display name (it ranks, it never vetoes)."""
+    policy = policy or IdentityPolicy(default_region=default_region)
     keys = _sender_keys(sender, default_region)
     await _lock_keys(session, [(kind, value) for kind, value, _ in keys])
     citizen = None
-    reason = "new citizen: no known email, phone or identity number"
+    suspected: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
+    reason = "new citizen: nobody known matches"
     if citizen_id is not None:
         citizen, reason = await get_citizen(session, citizen_id), "picked by the agent who logged the contact"
-    for kind, value, _raw in keys if citizen is None else ():
-        found = (
-            await session.exec(
-                select(Citizen)
-                .join(ContactPoint, ContactPoint.citizen_id == Citizen.id)
-                .where(ContactPoint.kind == kind, ContactPoint.value == value)
-                .order_by(Citizen.id)
-                .limit(1)
-            )
-        ).first()
-        if found is not None:
-            citizen, reason = found, f"same {kind}"
-            break
+    elif keys or sender.name:
+        record = IdentityRecord(full_name=sender.name, email=sender.email, phone=sender.phone,
+                                national_id=sender.national_id, address=sender.address,
+                                name_is_reliable=name_is_reliable)
+        resolution = await resolve(session, record, policy=policy)
+        if resolution.decision == MATCH and resolution.citizen_id is not None:
+            citizen = await session.get(Citizen, resolution.citizen_id)
+            reason = f"{'; '.join(resolution.reasons)} (score {resolution.score:.2f})"
+        else:
+            suspected = tuple((c.citizen_id, c.score, c.reasons) for c in resolution.candidates
+                              if c.score >= policy.review_threshold)[:5]
+            if suspected:
+                reason += f"; {len(suspected)} possible duplicate(s) filed for review"
     created = citizen is None
     if citizen is None:
         citizen = Citizen(full_name=(sender.name or "").strip()[:200], language=language)
@@ -168,7 +273,7 @@ async def identify_citizen(
         citizen.full_name = sender.name.strip()[:200]
         citizen.updated_at = utcnow()
     await session.flush()
-    return Identification(citizen=citizen, created=created, reason=reason)
+    return Identification(citizen=citizen, created=created, reason=reason, suspected_duplicates=suspected)
 
 
 async def contact_points(session: AsyncSession, citizen_id: int) -> list[ContactPoint]:
@@ -179,3 +284,30 @@ async def contact_points(session: AsyncSession, citizen_id: int) -> list[Contact
             )
         ).all()
     )
+
+
+# --- blocking keys follow the citizen ---------------------------------------------------------
+
+_KEYED_FIELDS = ("full_name", "first_name", "last_name", "birth_date", "address", "postcode", "city")
+
+
+@event.listens_for(Citizen, "after_insert")
+def _key_new_citizen(_mapper, connection, citizen: Citizen) -> None:
+    rows = identity_key_rows(citizen.id, citizen_person(citizen))
+    if rows:
+        connection.execute(insert(KEYS), rows)
+
+
+@event.listens_for(Citizen, "after_update")
+def _rekey_changed_citizen(_mapper, connection, citizen: Citizen) -> None:
+    if not any(attributes.get_history(citizen, name).has_changes() for name in _KEYED_FIELDS):
+        return
+    connection.execute(delete(KEYS).where(KEYS.c.citizen_id == citizen.id))
+    rows = identity_key_rows(citizen.id, citizen_person(citizen))
+    if rows:
+        connection.execute(insert(KEYS), rows)
+
+
+@event.listens_for(Citizen, "before_delete")
+def _unkey_citizen(_mapper, connection, citizen: Citizen) -> None:
+    connection.execute(delete(KEYS).where(KEYS.c.citizen_id == citizen.id))

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
-from crm.identity import identify_citizen, normalise_address, normalise_email, normalise_phone
+from crm.identity import identify_citizen
 from crm.language import detect_language
 from crm.models import AccessRecord, EventKind, InboundEvent, TicketStatus
+from crm.normalise import normalise_address, normalise_email, normalise_phone
 from crm.threading import ThreadingPolicy, find_thread
 from crm.tickets import add_inbound_message, open_ticket, record_event, resolve_at_desk, set_status
 from crm.types import Channel, InboundMessage
@@ -41,7 +42,8 @@ async def ingest_message(
     """
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
-                                 language=language, citizen_id=message.citizen_id)
+                                 language=language, citizen_id=message.citizen_id,
+                                 name_is_reliable=message.channel is not Channel.EMAIL)
     sender_phone = _reply_address(message, default_region) if message.channel is Channel.SMS else None
     thread = await find_thread(session, message, who.citizen.id, policy=threading, sender_phone=sender_phone)
     ticket = thread.ticket

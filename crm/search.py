@@ -11,9 +11,7 @@ of all citizens on either database. Identifiers go through
 """
 from __future__ import annotations
 
-import functools
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -25,56 +23,29 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.errors import InvalidInput
-from crm.identity import normalise_phone
 from crm.models import AccessRecord, Citizen, CitizenNameToken, ContactKind, ContactPoint, Ticket
+from crm.names import MAX_TOKEN, TRANSLITERATIONS, fold, name_words
+from crm.normalise import normalise_phone
 
 MIN_QUERY_CHARACTERS = 2
 MIN_PHONE_DIGITS = 6
 MAX_LIMIT = 50
 CANDIDATES = 200  # name candidates fetched from the index, then ranked
-MAX_TOKEN = 64
 TYPO_MIN_LENGTH = 4  # shorter words are matched by prefix only: one edit away is anything
 NAME_MIN_SCORE = 60
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz"
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ": "d", "ł": "l", "ı": "i"})
-# Latin spellings of the same Arabic name (and particles), folded to one key.
-_TRANSLITERATIONS = {
-    **dict.fromkeys(["mohammed", "muhammad", "mohammad", "mohamad", "muhammed", "mohamed", "mhamed",
-                     "mouhamed", "mehmed"], "mohamed"),
-    **dict.fromkeys(["ahmad", "ahmed"], "ahmed"),
-    **dict.fromkeys(["youssef", "yousef", "youcef", "yusuf", "youssouf", "yussef"], "youssef"),
-    **dict.fromkeys(["fatima", "fatma", "fatema", "fatimah"], "fatima"),
-    **dict.fromkeys(["abdelkader", "abdelkadir", "abdulkader", "abdelqader"], "abdelkader"),
-    **dict.fromkeys(["el", "al"], "el"),
-    **dict.fromkeys(["ben", "bin", "ibn"], "ben"),
-    "ou": "ou", "u": "ou",
-}
-_NON_WORD = re.compile(r"[^\w]+|_+")
 _FULL_REFERENCE = re.compile(r"^\s*GRU-(20\d\d)-0*(\d{1,6})\s*$", re.IGNORECASE)
 _SHORT_REFERENCE = re.compile(r"^\s*(20\d\d)-0*(\d{1,6})\s*$")
 _PHONE_LIKE = re.compile(r"^[\d\s+().\-/]+$")
 _NATIONAL_ID_LIKE = re.compile(r"^[A-Za-z0-9\s\-.]+$")
 
 
-# --- pure: folding, query reading, scoring, masking -------------------------------------------
-
-def fold(text: str) -> str:
-    """Lower-case, no accents, words separated by one space: 'Amélie  EL-Amrani' -> 'amelie el amrani'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", bare).split())
-
+# --- pure: query reading, scoring, masking ------------------------------------------------------
 
 def name_tokens(full_name: str) -> list[str]:
     """The distinct folded words of a name, transliterations unified, in order."""
-    return list(_name_tokens(full_name))
-
-
-@functools.lru_cache(maxsize=65536)  # names repeat: a population has far fewer names than people
-def _name_tokens(full_name: str) -> tuple[str, ...]:
-    words = (_TRANSLITERATIONS.get(word, word)[:MAX_TOKEN] for word in fold(full_name).split())
-    return tuple(dict.fromkeys(word for word in words if word))
+    return list(name_words(full_name))
 
 
 def name_keys(full_name: str) -> list[str]:
@@ -88,7 +59,7 @@ def name_keys(full_name: str) -> list[str]:
 
 def spellings(word: str) -> tuple[str, ...]:
     """A typed word as typed and as stored: 'al' may be the particle or the start of 'alice'."""
-    unified = _TRANSLITERATIONS.get(word, word)
+    unified = TRANSLITERATIONS.get(word, word)
     return (word,) if unified == word else (word, unified)
 
 
@@ -187,7 +158,7 @@ def word_score(query_word: str, name_word: str) -> float:
 
 def name_score(words: tuple[str, ...], full_name: str) -> int:
     """0-100: each typed word against its best word of the name, averaged."""
-    tokens = _name_tokens(full_name)
+    tokens = name_words(full_name)
     if not words or not tokens:
         return 0
     return round(sum(max(word_score(w, t) for t in tokens) for w in words) / len(words))

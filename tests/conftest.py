@@ -241,6 +241,19 @@ async def bare_stack(settings: Settings) -> AsyncIterator[Stack]:
 @pytest.fixture
 async def stack(settings: Settings) -> AsyncIterator[Stack]:
     """The app with the demo's categories, agents and templates."""
+    async with demo_stack(settings) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def local(settings: Settings) -> AsyncIterator[Stack]:
+    """The demo stack in local mode: it takes unsigned Twilio posts, so a test can text it."""
+    async with demo_stack(settings.model_copy(update={"twilio_allow_unsigned": True})) as stack:
+        yield stack
+
+
+@asynccontextmanager
+async def demo_stack(settings: Settings) -> AsyncIterator[Stack]:
     await seed(settings.database_url)
     async with running(settings) as stack:
         await stack.drain()  # the start-up sweep

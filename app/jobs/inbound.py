@@ -11,10 +11,10 @@ from app.reply_context import help_context
 from app.settings import attachment_policy, routing_config, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
-from crm.identity import normalise_phone
 from crm.inbound import get_inbound, mark_handled, mark_processed, mark_quarantined
 from crm.intake import Ingested, ingest_message
 from crm.models import InboundStatus, Message, Ticket
+from crm.normalise import normalise_phone
 from crm.opt_outs import lift_opt_out, record_opt_out
 from crm.tickets import find_inbound_message
 from crm.types import InboundMessage

@@ -1,28 +1,18 @@
 """SMS threading, rule by rule, through the webhook (unsigned posts allowed: local mode)."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from sqlmodel import select
 
-from app.settings import Settings
 from crm.columns import utcnow
 from crm.models import InboundEvent, Message, Ticket
 from crm.threading import short_reference
-from tests.conftest import Stack, running, seed
+from tests.conftest import Stack
 
 PHONE = "+33612345678"
-
-
-@pytest.fixture
-async def local(settings: Settings) -> AsyncIterator[Stack]:
-    await seed(settings.database_url)
-    async with running(settings.model_copy(update={"twilio_allow_unsigned": True})) as stack:
-        await stack.drain()
-        yield stack
 
 
 async def text(stack: Stack, body: str, sender: str = PHONE) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from crm.errors import InvalidInput
-from crm.identity import normalise_email, normalise_phone
+from crm.normalise import normalise_email, normalise_phone
 
 
 @pytest.mark.parametrize("raw", ["Nadia@Example.ORG", "  nadia@example.org ", "NADIA@example.org"])

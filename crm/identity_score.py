@@ -1,0 +1,250 @@
+"""How alike two people are, with the reasons an agent can read. Pure.
+
+Each field that both records hold adds evidence for or against one person (weights in the
+spirit of Fellegi-Sunter log-likelihood ratios, set by hand from the labelled set in
+benchmarks/identity_dataset.py); the sum maps to a score in [0, 1]. Some evidence forbids an
+automatic link whatever the sum: different first names (families share surnames, phones,
+emails, addresses and twins share birth dates), two different verified identity numbers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from crm.names import skeleton
+from crm.person import Person
+
+CENTRE = 7.5  # evidence at which the score is 0.5
+SPREAD = 1.5
+
+W_NAME_EXACT, W_NAME_CLOSE, W_NAME_FAIR, W_NAME_INITIAL = 3.5, 3.0, 1.0, 0.5
+W_GIVEN_DIFFERS, W_FAMILY_DIFFERS = -5.0, -3.0
+W_BIRTH_SAME, W_BIRTH_NEAR, W_BIRTH_DIFFERS = 4.5, 1.0, -5.0
+W_NATIONAL_ID_SAME, W_NATIONAL_ID_NEAR, W_NATIONAL_ID_DIFFERS = 8.0, 2.0, -6.0
+W_EMAIL_SAME, W_EMAIL_LOCAL_SAME = 4.0, 1.0
+W_PHONE_SAME = 4.0
+W_ADDRESS_SAME, W_ADDRESS_SIMILAR = 3.0, 1.5
+W_POSTCODE_SAME, W_CITY_SAME = 0.5, 0.5
+# An exact identifier and no name to compare on one side: the identifier speaks for itself.
+W_NO_NAME_TO_COMPARE = 7.0
+
+EXACT, CLOSE, FAIR, INITIAL, DIFFERS = "exact", "close", "fair", "initial", "differs"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    evidence: float
+    reasons: tuple[str, ...]
+    veto: str | None  # why this pair must never be linked automatically
+
+    @property
+    def score(self) -> float:
+        return to_score(self.evidence)
+
+
+def to_score(evidence: float) -> float:
+    return round(1.0 / (1.0 + math.exp(-(evidence - CENTRE) / SPREAD)), 4)
+
+
+def word_similarity(a: str, b: str) -> float:
+    """0-1 for two folded name words: equal, the same sound key (and otherwise alike), else Jaro-Winkler."""
+    if a == b:
+        return 1.0
+    jw = JaroWinkler.normalized_similarity(a, b)
+    if len(a) > 2 and len(b) > 2 and jw >= 0.8 and skeleton(a) == skeleton(b):
+        return max(jw, 0.97)
+    return jw
+
+
+def word_level(a: str, b: str) -> str:
+    if len(a) == 1 or len(b) == 1:
+        return INITIAL if a[0] == b[0] else DIFFERS
+    similarity = word_similarity(a, b)
+    if similarity >= 0.97:
+        return EXACT
+    distance = Levenshtein.distance(a, b)
+    shortest = min(len(a), len(b))
+    if similarity >= 0.9 and (distance <= 1 or (shortest >= 7 and distance <= 2)):
+        return CLOSE
+    if shortest >= 4 and (a.startswith(b) or b.startswith(a)):
+        return FAIR  # Christ / Christophe, Abdel / Abdelaziz
+    if similarity >= 0.85 and distance <= 2 and shortest >= 4:
+        return FAIR
+    return DIFFERS
+
+
+_RANK = {EXACT: 4, CLOSE: 3, FAIR: 2, INITIAL: 1, DIFFERS: 0}
+_NAME_WEIGHT = {EXACT: W_NAME_EXACT, CLOSE: W_NAME_CLOSE, FAIR: W_NAME_FAIR, INITIAL: W_NAME_INITIAL}
+
+
+def words_level(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, float]:
+    """The best agreement between two sets of words (a compound first name against one of its
+    parts agrees; 'elamrani' against 'el amrani' agrees), and its similarity."""
+    best, best_similarity = DIFFERS, 0.0
+    candidates = [(x, y) for x in a for y in b]
+    joined_a, joined_b = "".join(a), "".join(b)
+    if len(a) > 1 or len(b) > 1:
+        candidates.append((joined_a, joined_b))
+    for x, y in candidates:
+        level = word_level(x, y)
+        similarity = word_similarity(x, y)
+        if (_RANK[level], similarity) > (_RANK[best], best_similarity):
+            best, best_similarity = level, similarity
+    return best, best_similarity
+
+
+def _part_level(a: tuple[str, ...], a_joined: str, b: tuple[str, ...], b_joined: str) -> tuple[str, float]:
+    """One part of a name against another: word by word, or written as one word with its particles."""
+    level = words_level(a, b)
+    if a_joined and b_joined and level[0] != EXACT:
+        joined = (word_level(a_joined, b_joined), word_similarity(a_joined, b_joined))
+        if (_RANK[joined[0]], joined[1]) > (_RANK[level[0]], level[1]):
+            return joined
+    return level
+
+
+def _percent(similarity: float) -> str:
+    return f"{round(similarity * 100)}%"
+
+
+def _name_reason(label: str, level: str, similarity: float) -> str:
+    if level == EXACT:
+        return f"same {label}" if similarity == 1.0 else f"{label} sounds the same"
+    if level == INITIAL:
+        return f"{label}: initial agrees"
+    if level == DIFFERS:
+        return f"{label} differs"
+    return f"{label} {_percent(similarity)} similar"
+
+
+def compare_names(q: Person, c: Person) -> tuple[float, list[str], str | None]:
+    """Evidence from names: first and last separately when both records split them (either
+    order: swapped names are common on forms), else word by word."""
+    if not q.words or not c.words:
+        return 0.0, [], None
+    if q.given and q.family and c.given and c.family:
+        straight = (_part_level(q.given, q.given_joined, c.given, c.given_joined),
+                    _part_level(q.family, q.family_joined, c.family, c.family_joined))
+        swapped = (_part_level(q.given, q.given_joined, c.family, c.family_joined),
+                   _part_level(q.family, q.family_joined, c.given, c.given_joined))
+        rank = lambda pair: (_RANK[pair[0][0]] + _RANK[pair[1][0]], pair[0][1] + pair[1][1])
+        chosen, note = (swapped, ["first and last names swapped"]) if rank(swapped) > rank(straight) else (straight, [])
+        (given_level, given_sim), (family_level, family_sim) = chosen
+        evidence = _NAME_WEIGHT.get(given_level, W_GIVEN_DIFFERS) + _NAME_WEIGHT.get(family_level, W_FAMILY_DIFFERS)
+        reasons = note + [_name_reason("first name", given_level, given_sim),
+                          _name_reason("last name", family_level, family_sim)]
+        veto = "first names differ" if given_level == DIFFERS else None
+        return evidence, reasons, veto
+    return _compare_words(q.words, c.words)
+
+
+def _compare_words(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, list[str], str | None]:
+    """Names not split into first and last: pair words greedily, best first; a word left on each
+    side is a name that differs (a sister, a father)."""
+    pairs = sorted(((word_similarity(x, y), i, j) for i, x in enumerate(a) for j, y in enumerate(b)), reverse=True)
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    agreements: list[tuple[str, float]] = []
+    for similarity, i, j in pairs:
+        if i in used_a or j in used_b:
+            continue
+        level = word_level(a[i], b[j])
+        if level == DIFFERS:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        agreements.append((level, similarity))
+    agreements.sort(key=lambda item: (_RANK[item[0]], item[1]), reverse=True)
+    evidence = sum(_NAME_WEIGHT[level] for level, _ in agreements[:2])
+    if not agreements:
+        joined = word_similarity("".join(a), "".join(b))
+        if joined >= 0.9:
+            return W_NAME_EXACT + W_NAME_CLOSE, [f"name {_percent(joined)} similar"], None
+        return W_GIVEN_DIFFERS + W_FAMILY_DIFFERS, ["name differs"], "names differ"
+    similarity = sum(sim for _, sim in agreements) / len(agreements)
+    reasons = [f"name {_percent(similarity)} similar" if similarity < 1.0 else "same name"]
+    if len(used_a) < len(a) and len(used_b) < len(b):
+        return evidence + W_GIVEN_DIFFERS, reasons + ["a first name differs"], "first names differ"
+    return evidence, reasons, None
+
+
+def birth_level(a: date, b: date) -> str:
+    if a == b:
+        return EXACT
+    if (a.year, a.month, a.day) == (b.year, b.day, b.month):
+        return CLOSE  # day and month swapped
+    if Levenshtein.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")) == 1:
+        return CLOSE  # one digit mistyped
+    return DIFFERS
+
+
+def _national_ids(q: Person, c: Person) -> tuple[float, list[str], str | None]:
+    if not q.national_ids or not c.national_ids:
+        return 0.0, [], None
+    pairs = [(Levenshtein.distance(x, y), xv and yv, min(len(x), len(y)))
+             for x, xv in q.national_ids for y, yv in c.national_ids]
+    if any(distance == 0 for distance, _, _ in pairs):
+        return W_NATIONAL_ID_SAME, ["same national id"], None
+    if any(distance <= (2 if shortest >= 7 else 1) and not verified for distance, verified, shortest in pairs):
+        return W_NATIONAL_ID_NEAR, ["national id nearly the same (a typo?)"], None
+    veto = "two different verified national ids" if all(verified for _, verified, _ in pairs) else None
+    return W_NATIONAL_ID_DIFFERS, ["national id differs"], veto
+
+
+def compare(q: Person, c: Person) -> Comparison:
+    """The evidence that `q` and `c` are one person, and why."""
+    evidence, reasons, veto = compare_names(q, c)
+    identifier_agrees = False
+    weight, why, id_veto = _national_ids(q, c)
+    evidence += weight
+    reasons += why
+    veto = veto or id_veto
+    identifier_agrees |= weight == W_NATIONAL_ID_SAME
+    if set(q.emails) & set(c.emails):
+        evidence += W_EMAIL_SAME
+        reasons.append("same email")
+        identifier_agrees = True
+    elif q.emails and c.emails and ({e.split("@")[0] for e in q.emails if len(e.split("@")[0]) >= 5}
+                                    & {e.split("@")[0] for e in c.emails}):
+        evidence += W_EMAIL_LOCAL_SAME
+        reasons.append("same email name at another domain")
+    if set(q.phones) & set(c.phones):
+        evidence += W_PHONE_SAME
+        reasons.append("same phone")
+        identifier_agrees = True
+    if q.birth_date and c.birth_date:
+        level = birth_level(q.birth_date, c.birth_date)
+        if level == EXACT:
+            evidence += W_BIRTH_SAME
+            reasons.append("same birth date")
+        elif level == CLOSE:
+            evidence += W_BIRTH_NEAR
+            reasons.append("birth date nearly the same (a typo?)")
+        else:
+            evidence += W_BIRTH_DIFFERS
+            reasons.append("birth date differs")
+    if q.address and c.address:
+        similarity = fuzz.token_set_ratio(q.address, c.address)
+        same_number = q.street_number == c.street_number or not (q.street_number and c.street_number)
+        if similarity >= 95 and same_number:
+            evidence += W_ADDRESS_SAME
+            reasons.append("same address")
+        elif similarity >= 85 and same_number:
+            evidence += W_ADDRESS_SIMILAR
+            reasons.append(f"address {round(similarity)}% similar")
+    if q.postcode and c.postcode and q.postcode == c.postcode:
+        evidence += W_POSTCODE_SAME
+        reasons.append("same postcode")
+    if q.city and c.city and (q.city == c.city or JaroWinkler.normalized_similarity(q.city, c.city) >= 0.92):
+        evidence += W_CITY_SAME
+        reasons.append("same city")
+    if identifier_agrees and (not q.words or not c.words):
+        evidence += W_NO_NAME_TO_COMPARE
+        reasons.append("no name to compare")
+    if veto == "first names differ" and identifier_agrees and not (q.name_is_reliable and c.name_is_reliable):
+        veto = None  # a mailbox's display name does not outweigh its address
+    return Comparison(evidence=evidence, reasons=tuple(reasons), veto=veto)

@@ -1,0 +1,137 @@
+"""A person as identity resolution compares them: every identifier normalised, names folded.
+Pure: built from what someone typed (`person_from_record`) or from a stored citizen
+(`person_from_citizen`), so both sides of a comparison are read by the same rules."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from crm.errors import InvalidInput
+from crm.names import fold, name_words, significant_words
+from crm.normalise import (
+    normalise_email,
+    normalise_national_id,
+    normalise_phone,
+    normalise_postcode,
+    parse_birth_date,
+)
+
+_STREET_NUMBER = re.compile(r"^\d{1,5}[a-z]?$")
+# Words of an address that name its kind rather than which one it is.
+_STREET_KINDS = frozenset({"rue", "avenue", "av", "ave", "bd", "boulevard", "bld", "place", "pl", "impasse",
+                           "imp", "allee", "chemin", "ch", "route", "rte", "quai", "cours", "square", "sq",
+                           "residence", "res", "lotissement", "lot", "hay", "derb", "quartier", "qu", "zankat",
+                           "street", "st", "road", "rd", "lane", "ln", "drive", "dr", "court", "ct",
+                           "bis", "ter", "apt", "appt", "bat", "batiment", "etage", "no", "n", "de", "du",
+                           "des", "la", "le", "les", "l", "d", "el", "al", "the", "of"})
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    """What is known about someone, any subset, as typed (a CSV row, a form, a message)."""
+
+    full_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birth_date: date | str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    national_id: str | None = None
+    external_id: str | None = None
+    # An email's display name is whatever the mailbox says ("Papa", "Mairie"): it ranks
+    # candidates but never vetoes an exact address.
+    name_is_reliable: bool = True
+
+
+@dataclass(frozen=True)
+class Person:
+    given: tuple[str, ...] = ()  # significant folded words of the first name(s)
+    family: tuple[str, ...] = ()  # of the last name
+    words: tuple[str, ...] = ()  # of the whole name, in order (first + last, or the full name)
+    # Each name written as one word, particles kept: 'Ben Ali' -> 'benali', to meet 'Benali'.
+    given_joined: str = ""
+    family_joined: str = ""
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    national_ids: tuple[tuple[str, bool], ...] = ()  # (value, verified)
+    birth_date: date | None = None
+    address: str = ""  # folded
+    street_number: str | None = None
+    street_words: tuple[str, ...] = ()
+    postcode: str | None = None
+    city: str = ""  # folded
+    name_is_reliable: bool = True
+    problems: tuple[str, ...] = field(default=(), compare=False)  # values dropped, and why
+
+
+def split_address(folded: str) -> tuple[str | None, tuple[str, ...]]:
+    """The street number and the words that name the street ('12 bis rue de la Paix' -> ('12', ('paix',)))."""
+    words = folded.split()
+    number = next((word for word in words if _STREET_NUMBER.match(word)), None)
+    named = tuple(word for word in words if word not in _STREET_KINDS and not word.isdigit()
+                  and not _STREET_NUMBER.match(word) and len(word) > 1)
+    return number, named
+
+
+def person_from_record(record: IdentityRecord, *, default_region: str) -> Person:
+    """Normalise what was typed. A value that cannot be read is dropped and named in
+    `problems` (the rest of the record still identifies the person)."""
+    problems: list[str] = []
+
+    def read(label: str, parse, value):
+        if value is None or not str(value).strip():
+            return None
+        try:
+            return parse(value)
+        except InvalidInput as exc:
+            problems.append(f"{label}: {exc.message}")
+            return None
+
+    email = read("email", normalise_email, record.email)
+    phone = read("phone", lambda v: normalise_phone(v, default_region), record.phone)
+    national_id = read("national_id", normalise_national_id, record.national_id)
+    birth = read("birth_date", parse_birth_date, record.birth_date)
+    postcode = read("postcode", normalise_postcode, record.postcode)
+    return build_person(first_name=record.first_name, last_name=record.last_name, full_name=record.full_name,
+                        emails=(email,) if email else (), phones=(phone,) if phone else (),
+                        national_ids=((national_id, False),) if national_id else (), birth_date=birth,
+                        address=record.address, postcode=postcode, city=record.city,
+                        name_is_reliable=record.name_is_reliable, problems=tuple(problems))
+
+
+def build_person(*, first_name: str | None, last_name: str | None, full_name: str | None,
+                 emails: tuple[str, ...] = (), phones: tuple[str, ...] = (),
+                 national_ids: tuple[tuple[str, bool], ...] = (), birth_date: date | None = None,
+                 address: str | None = None, postcode: str | None = None, city: str | None = None,
+                 name_is_reliable: bool = True, problems: tuple[str, ...] = ()) -> Person:
+    """A person from values already normalised (a stored citizen) or just normalised."""
+    given = significant_words(first_name) if first_name else ()
+    family = significant_words(last_name) if last_name else ()
+    if given or family:
+        words = tuple(dict.fromkeys(given + family))
+    else:
+        words = significant_words(full_name) if full_name else ()
+    folded_address = fold(address) if address else ""
+    number, street = split_address(folded_address)
+    return Person(given=given, family=family, words=words,
+                  given_joined="".join(name_words(first_name)) if first_name else "",
+                  family_joined="".join(name_words(last_name)) if last_name else "", emails=emails, phones=phones,
+                  national_ids=national_ids, birth_date=birth_date, address=folded_address,
+                  street_number=number, street_words=street, postcode=postcode,
+                  city=fold(city) if city else "", name_is_reliable=name_is_reliable, problems=problems)
+
+
+def display_name(record: IdentityRecord) -> str:
+    """The name to show: the full name as given, else first and last joined."""
+    if record.full_name and record.full_name.strip():
+        return " ".join(record.full_name.split())[:200]
+    return " ".join(" ".join(part.split()) for part in (record.first_name, record.last_name) if part)[:200]
+
+
+def has_name(person: Person) -> bool:
+    return bool(person.words)
+
