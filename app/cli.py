@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import migrations
 from app.cli_session import in_session as _in_session
+from app.citizens_cli import citizens_cli
 from app.routing_cli import routing_cli, teams_cli
 from app.settings import get_settings
 
@@ -37,6 +38,7 @@ cli.add_typer(email_cli, name="email")
 cli.add_typer(inbound_cli, name="inbound")
 cli.add_typer(routing_cli, name="routing")
 cli.add_typer(teams_cli, name="teams")
+cli.add_typer(citizens_cli, name="citizens")
 out = Console()
 err = Console(stderr=True)
 

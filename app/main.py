@@ -21,6 +21,7 @@ from litestar.template import TemplateConfig
 from app.api.categories import list_categories
 from app.api.citizens import get_citizen_record, get_citizen_timeline, search_citizens
 from app.api.contacts import contacts_router
+from app.api.duplicates import DuplicatesController
 from app.api.health import health, ready
 from app.api.requests import create_request
 from app.api.routing import RoutingController
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             home, health, ready, list_categories, create_request, get_ticket, search_citizens,
             get_citizen_record, get_citizen_timeline,
             request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
+            DuplicatesController,
             contacts_router(settings), receipt,
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         60, description="a ticket nobody could take for this many business minutes may go to any level of the skill; 0: never")
     routing_relax_team_after_minutes: int = Field(
         240, description="after this many business minutes, to any agent of its team; 0: never")
+    identity_match_threshold: float = Field(
+        0.9, ge=0, le=1, description="identity score at or above which a record is linked to a citizen automatically")
+    identity_review_threshold: float = Field(
+        0.5, ge=0, le=1, description="at or above (and below the match threshold): an agent is asked (duplicates queue)")
     imap_mailboxes: list[MailboxSettings] = Field(
         default_factory=list,
         description='JSON list of mailboxes to poll: [{"name", "host", "port", "security": '

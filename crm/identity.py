@@ -86,6 +86,8 @@ async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
     reasons = best.reasons
     if len(candidates) > 1 and candidates[1].score == best.score and best.decision == MATCH:
         reasons += (f"citizen #{candidates[1].citizen_id} is as likely",)
+    if best.decision == NEW:  # the nearest candidate stays listed, but nobody is named
+        return Resolution(NEW, None, None, best.score, reasons, tuple(candidates), person.problems)
     return Resolution(best.decision, best.citizen_id, best.external_id, best.score, reasons,
                       tuple(candidates), person.problems)
 

@@ -1,0 +1,173 @@
+"""`guichet citizens …`: bring citizens in from another system, or check a file against them."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from crm.citizen_import import ImportReport, Row, RowError, errors_csv, import_row_deduped, import_rows, read_rows
+from crm.errors import DomainError
+from crm.identity import IdentityPolicy, resolve
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from app.db import make_engine, make_sessionmaker
+from app.settings import Settings, get_settings
+
+citizens_cli = typer.Typer(help="Citizens: import from a CSV file, resolve a file against them.",
+                           no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+BATCH = 2000
+
+
+def identity_policy(settings: Settings) -> IdentityPolicy:
+    return IdentityPolicy(default_region=settings.default_region,
+                          match_threshold=settings.identity_match_threshold,
+                          review_threshold=settings.identity_review_threshold)
+
+
+def _open(path: Path) -> Iterator[str]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            yield from handle
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    except UnicodeDecodeError as exc:
+        err.print(f"[red]error:[/red] {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV")
+        raise typer.Exit(2) from None
+
+
+def _count_rows(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+        raise typer.Exit(2) from None
+
+
+def _rows(path: Path, settings: Settings) -> Iterator[Row | RowError]:
+    try:
+        yield from read_rows(_open(path), default_region=settings.default_region)
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {path}: {exc.message}")
+        raise typer.Exit(2) from None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]} rows/s"), TimeRemainingColumn(), console=err,
+                    transient=False)
+
+
+@citizens_cli.command("import")
+def import_citizens(
+    file: Annotated[Path, typer.Argument(help="CSV with a header: external_id, first_name, last_name, full_name, "
+                                               "email, phone, birth_date, address, postcode, city, national_id")],
+    dedupe: Annotated[bool, typer.Option(help="resolve each row against known citizens instead of creating blindly")]
+    = False,
+    errors: Annotated[Path | None, typer.Option(help="where bad rows go (default: FILE.errors.csv)")] = None,
+) -> None:
+    """Import citizens; bad values and rows are reported with their line number, the rest imported."""
+    settings = get_settings()
+    total = _count_rows(file)
+    report = asyncio.run(_import(file, settings, dedupe=dedupe, total=total))
+    errors_path = errors or file.with_name(file.stem + ".errors.csv")
+    if report.errors:
+        errors_path.write_text(errors_csv(report.errors), encoding="utf-8")
+    elif errors_path.exists() and errors is None:
+        errors_path.unlink()  # a stale report of an earlier run would mislead
+    summary = {k: v for k, v in dataclasses.asdict(report).items() if k != "errors"}
+    summary["with_problems"] = sum(1 for e in report.errors if e.imported)
+    out.print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()))
+    if report.errors:
+        out.print(f"{len(report.errors)} line(s) reported in {errors_path}")
+
+
+async def _import(file: Path, settings: Settings, *, dedupe: bool, total: int) -> ImportReport:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    report = ImportReport()
+    policy = identity_policy(settings)
+    started = time.perf_counter()
+    batch: list[Row] = []
+    try:
+        with _progress() as progress:
+            task = progress.add_task("import", total=total, rate="-")
+
+            async def flush() -> None:
+                async with sessions() as session:
+                    if dedupe:
+                        from crm.duplicates import file_duplicate
+                        for row in batch:
+                            await import_row_deduped(session, row, report, policy, file_duplicate)
+                            await session.flush()
+                    else:
+                        await import_rows(session, batch, report)
+                    await session.commit()
+                progress.update(task, completed=report.rows,
+                                rate=f"{report.rows / max(time.perf_counter() - started, 1e-9):,.0f}")
+                batch.clear()
+
+            for item in _rows(file, settings):
+                report.rows += 1
+                if isinstance(item, RowError):
+                    report.errors.append(item)
+                    if item.imported:
+                        report.rows -= 1  # the row itself follows
+                    else:
+                        report.refused += 1
+                    continue
+                batch.append(item)
+                if len(batch) >= (200 if dedupe else BATCH):
+                    await flush()
+            await flush()
+    finally:
+        await engine.dispose()
+    return report
+
+
+@citizens_cli.command("resolve")
+def resolve_citizens(
+    file: Annotated[Path, typer.Argument(help="CSV with the same columns as `citizens import`")],
+) -> None:
+    """Read-only: one JSON line per row — row, external_id, decision, citizen_id,
+    matched_external_id, score, reasons (and problems: values that could not be read)."""
+    settings = get_settings()
+    asyncio.run(_resolve(file, settings))
+
+
+async def _resolve(file: Path, settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    policy = identity_policy(settings)
+    number = 0
+    try:
+        async with sessions() as session:
+            for item in _rows(file, settings):
+                if isinstance(item, RowError) and item.imported:
+                    continue  # the row itself follows, with its problems
+                number += 1
+                if isinstance(item, RowError):
+                    line = {"row": number, "line": item.line, "external_id": item.raw.get("external_id"),
+                            "decision": "new", "citizen_id": None, "matched_external_id": None, "score": 0.0,
+                            "reasons": [], "error": item.error}
+                else:
+                    resolution = await resolve(session, item.person, policy=policy)
+                    line = {"row": number, "line": item.line, "external_id": item.record.external_id,
+                            "decision": resolution.decision, "citizen_id": resolution.citizen_id,
+                            "matched_external_id": resolution.external_id, "score": resolution.score,
+                            "reasons": list(resolution.reasons)}
+                    if resolution.problems:
+                        line["problems"] = list(resolution.problems)
+                print(json.dumps(line, ensure_ascii=False), flush=False)
+            await session.rollback()
+    finally:
+        await engine.dispose()
