@@ -16,7 +16,17 @@ import redis.asyncio as redis
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import citizen_search, email_ingest, email_parse, pipeline, routing, template_render, twilio_webhook
+from benchmarks import (
+    citizen_search,
+    email_ingest,
+    email_parse,
+    identity_perf,
+    identity_quality,
+    pipeline,
+    routing,
+    template_render,
+    twilio_webhook,
+)
 
 PG = os.environ.get("GUICHET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -114,6 +124,33 @@ async def webhook_benchmark(n: int, senders: int) -> twilio_webhook.Result | Non
         return await twilio_webhook.run(url, REDIS, n, senders)
 
 
+async def identity_quality_benchmarks(people: int, postgres: bool) -> list[dict]:
+    """Issue 5: precision and recall of `guichet citizens resolve` on SQLite, and PostgreSQL if asked."""
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        results.append(await asyncio.to_thread(identity_quality.run, "sqlite", f"sqlite+aiosqlite:///{folder}/id.db",
+                                               Path(folder), people))
+        if postgres and await _answers_pg():
+            async with scratch_database("identity") as url:
+                results.append(await asyncio.to_thread(identity_quality.run, "postgresql", url, Path(folder),
+                                                       people))
+        elif postgres:
+            print("PostgreSQL does not answer: the PostgreSQL quality figures are skipped")
+    return results
+
+
+async def identity_perf_benchmark(citizens: int, queries: int, naive_queries: int) -> dict:
+    """Issue 5: import rate and resolution latency at `citizens`, SQLite and PostgreSQL, naive scan beside."""
+    with tempfile.TemporaryDirectory() as folder:
+        backends = [("sqlite", f"sqlite+aiosqlite:///{folder}/id.db")]
+        if not await _answers_pg():
+            print("PostgreSQL does not answer: the PostgreSQL identity figures are skipped")
+            return await identity_perf.run(backends, Path(folder), citizens, queries, naive_queries)
+        async with scratch_database("identity_perf") as url:
+            return await identity_perf.run(backends + [("postgresql", url)], Path(folder), citizens, queries,
+                                           naive_queries)
+
+
 def _print_pipeline(results: list[pipeline.Result]) -> None:
     table = Table("backend", "n", "accept/s", "POST p50 ms", "POST p99 ms", "jobs/s", "end-to-end/s",
                   "baseline/s", "ratio", title=f"inbound pipeline — {machine()}")
@@ -128,18 +165,26 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300, help="requests per backend (pipeline)")
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
-    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates"], help="run one benchmark")
+    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates",
+                                           "identity-quality", "identity-perf"], help="run one benchmark")
     parser.add_argument("--search-n", type=int, default=1_000_000, help="citizens (search, PostgreSQL)")
     parser.add_argument("--search-sqlite-n", type=int, default=1_000_000, help="citizens (search, SQLite; 0: skip)")
     parser.add_argument("--search-queries", type=int, default=200, help="queries of each kind (search)")
     parser.add_argument("--webhook-n", type=int, default=5000, help="signed SMS webhooks to post")
     parser.add_argument("--templates-n", type=int, default=50_000, help="messages rendered per channel (templates)")
     parser.add_argument("--webhook-senders", type=int, default=50, help="concurrent senders (webhook)")
+    parser.add_argument("--identity-people", type=int, default=20_000, help="reference people (identity quality)")
+    parser.add_argument("--identity-postgres", action="store_true", help="identity quality on PostgreSQL too")
+    parser.add_argument("--identity-citizens", type=int, default=1_000_000, help="citizens (identity perf)")
+    parser.add_argument("--identity-queries", type=int, default=2000, help="resolutions timed (identity perf)")
+    parser.add_argument("--identity-naive-queries", type=int, default=50,
+                        help="names looked up by the naive rapidfuzz scan (identity perf)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     for name in ("guichet", "arq", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates") else asyncio.run(
+    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates",
+                                                  "identity-quality", "identity-perf") else asyncio.run(
         main(args.n, args.ingest_n, args.only))
     OUT.mkdir(parents=True, exist_ok=True)
     if ingest is not None:
@@ -180,3 +225,11 @@ if __name__ == "__main__":
         template_render.report(rendered, machine())
         (OUT / "template_render.json").write_text(json.dumps(
             {"machine": machine(), "results": [template_render.as_row(r) for r in rendered]}, indent=2))
+    if args.only in (None, "identity-quality"):
+        quality = asyncio.run(identity_quality_benchmarks(args.identity_people, args.identity_postgres))
+        (OUT / "identity_quality.json").write_text(json.dumps({"machine": machine(), "results": quality}, indent=2))
+    if args.only in (None, "identity-perf"):
+        scale = asyncio.run(identity_perf_benchmark(args.identity_citizens, args.identity_queries,
+                                                    args.identity_naive_queries))
+        identity_perf.report(scale, machine())
+        (OUT / "identity_perf.json").write_text(json.dumps({"machine": machine(), **scale}, indent=2))

@@ -57,7 +57,8 @@ DOMAINS = ["gmail.com", "yahoo.fr", "hotmail.com", "orange.fr", "free.fr", "outl
 TICKETS = 100_000
 
 
-def _weights(names: list[str]) -> list[float]:
+def zipf_weights(names: list[str]) -> list[float]:
+    """Weights for rng.choices, the first names of the list the most common (also used by identity_dataset)."""
     return [1 / (rank + 1) ** 0.9 for rank in range(len(names))]  # Zipf-like: some names are common
 
 
@@ -74,7 +75,7 @@ def people(n: int, seed: int = 4) -> list[Person]:
     rng = random.Random(seed)
     result = []
     pools = [(FRENCH_FIRST, FRENCH_LAST, "+336"), (MOROCCAN_FIRST, MOROCCAN_LAST, "+2126")]
-    weights = [(_weights(first), _weights(last)) for first, last, _ in pools]
+    weights = [(zipf_weights(first), zipf_weights(last)) for first, last, _ in pools]
     for i in range(1, n + 1):
         moroccan = i % 2
         first_names, last_names, phone_start = pools[moroccan]
@@ -155,7 +156,8 @@ def fill_sqlite(url: str, persons: list[Person]) -> float:
     return time.perf_counter() - start
 
 
-def _typo(word: str, rng: random.Random) -> str:
+def typo(word: str, rng: random.Random) -> str:
+    """One edit inside the word (delete, swap, replace), never its first or last letter."""
     i = rng.randrange(1, len(word) - 1)
     how = rng.choice(["delete", "swap", "replace"])
     if how == "delete":
@@ -179,7 +181,7 @@ def queries(persons: list[Person], rng: random.Random, per_kind: int) -> list[tu
         last = rest[-1]
         found.append(("surname start", last[:rng.randint(3, max(3, len(last)))], None))
         if len(last) >= 5:
-            found.append(("typo'd name", f"{first} {_typo(last, rng)}", None))
+            found.append(("typo'd name", f"{first} {typo(last, rng)}", None))
         national = phonenumbers.format_number(phonenumbers.parse(p.phone), phonenumbers.PhoneNumberFormat.NATIONAL)
         spaced = phonenumbers.format_number(phonenumbers.parse(p.phone),
                                             phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,137 @@
+"""Issue 5 at scale: import rate and resolution latency at N citizens (targets at 1,000,000:
+import >= 20,000 rows/s, resolution p99 <= 10 ms, on SQLite and on PostgreSQL).
+
+N reference people of identity_dataset are written to one CSV and imported with the real
+`guichet citizens import` (wall time of the command, its peak RSS by wait4). Then `resolve` runs
+through the Python API, one record per session as a caller would, on a mix of queries: exact
+copies of reference rows, corrupted second records, relatives, namesakes and strangers. The
+baseline, in the same run: rapidfuzz's `process.extract(name, all_names, scorer=fuzz.WRatio,
+limit=5)` over the N names held in memory, the scan a naive resolver would do; the ratio is
+naive p99 / resolver p99.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from app.db import make_engine, make_sessionmaker
+from benchmarks import identity_dataset
+from benchmarks.identity_quality import guichet
+from benchmarks.routing import percentiles
+from crm.identity import IdentityPolicy, IdentityRecord, resolve
+
+# Shares of the queries; 'exact' are reference rows as they are, the rest identity_dataset's kinds.
+QUERY_MIX = {"exact": 0.25, "duplicate": 0.45, "family": 0.1, "twin": 0.02, "namesake": 0.08, "unknown": 0.1}
+
+
+def dataset(citizens: int, queries: int, seed: int = 5) -> tuple[identity_dataset.Dataset, list]:
+    """The reference people and (kind, row) queries."""
+    mix = {kind: share * queries / citizens for kind, share in QUERY_MIX.items() if kind != "exact"}
+    made = identity_dataset.generate(citizens, seed, mix)
+    rng = random.Random(seed)
+    asked = [(q.kind, q.row) for q in made.queries]
+    exact = rng.sample(made.reference, round(QUERY_MIX["exact"] * queries))
+    asked += [("exact", {**p.row(), "external_id": f"X{k:07d}"}) for k, p in enumerate(exact, 1)]
+    rng.shuffle(asked)
+    return made, asked
+
+
+def record(row: dict[str, str]) -> IdentityRecord:
+    values = {key: value or None for key, value in row.items() if key in identity_dataset.COLUMNS}
+    if values.get("birth_date"):
+        values["birth_date"] = date.fromisoformat(values["birth_date"])
+    return IdentityRecord(**values)
+
+
+def typed_name(row: dict[str, str]) -> str:
+    return row["full_name"] or f"{row['first_name']} {row['last_name']}".strip()
+
+
+async def latency(url: str, asked: list, warm: int = 200) -> dict:
+    """Resolution time of each query, one session each (ms), overall and by kind; decisions counted."""
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    policy = IdentityPolicy(default_region="FR")
+    times: dict[str, list[float]] = defaultdict(list)
+    decisions: dict[str, int] = defaultdict(int)
+    try:
+        for _, row in asked[:warm]:
+            async with sessions() as session:
+                await resolve(session, record(row), policy=policy)
+        for kind, row in asked:
+            start = time.perf_counter()
+            async with sessions() as session:
+                resolution = await resolve(session, record(row), policy=policy)
+            times[kind].append((time.perf_counter() - start) * 1000)
+            decisions[resolution.decision] += 1
+    finally:
+        await engine.dispose()
+    return {**percentiles([t for values in times.values() for t in values]),
+            "by_kind": {kind: percentiles(values) for kind, values in sorted(times.items())},
+            "decisions": dict(decisions)}
+
+
+def naive(names: list[str], asked: list, n: int) -> dict:
+    """rapidfuzz over every name in memory: the cost of not blocking."""
+    times = []
+    for _, row in asked[:n]:
+        start = time.perf_counter()
+        process.extract(typed_name(row), names, scorer=fuzz.WRatio, limit=5)
+        times.append((time.perf_counter() - start) * 1000)
+    return percentiles(times)
+
+
+async def run(backends: list[tuple[str, str]], folder: Path, citizens: int, queries: int,
+              naive_queries: int, seed: int = 5) -> dict:
+    """backends: (name, database url) pairs, each an empty database."""
+    start = time.perf_counter()
+    made, asked = dataset(citizens, queries, seed)
+    reference = identity_dataset.write(made, folder, seed)["reference"]
+    generated_s = time.perf_counter() - start
+    print(f"{citizens:,} people and {len(asked)} queries generated and written in {generated_s:.0f} s")
+    results: dict = {"citizens": citizens, "queries": len(asked), "generate_s": round(generated_s, 1),
+                     "backends": {}}
+    for backend, url in backends:
+        guichet("db", "upgrade", url=url)
+        imported = guichet("citizens", "import", str(reference), "--errors", str(folder / f"errors_{backend}.csv"),
+                           url=url)
+        print(f"{backend}: {imported.stdout.strip()}")
+        print(f"{backend}: import {citizens / imported.seconds:,.0f} rows/s ({imported.seconds:.0f} s), "
+              f"peak RSS {imported.peak_rss_mb:,.0f} MB")
+        timed = await latency(url, asked)
+        print(f"{backend}: resolve p50 {timed['p50_ms']:.1f} ms, p95 {timed['p95_ms']:.1f} ms, "
+              f"p99 {timed['p99_ms']:.1f} ms over {timed['n']} queries")
+        results["backends"][backend] = {"import_s": round(imported.seconds, 1),
+                                        "import_rows_per_s": round(citizens / imported.seconds),
+                                        "import_peak_rss_mb": round(imported.peak_rss_mb), "resolve": timed}
+    names = [typed_name(p.row()) for p in made.reference]
+    baseline = naive(names, asked, naive_queries)
+    print(f"naive rapidfuzz scan over {len(names):,} names: p50 {baseline['p50_ms']:.0f} ms, "
+          f"p99 {baseline['p99_ms']:.0f} ms over {baseline['n']} queries")
+    results["naive"] = baseline
+    for backend, figures in results["backends"].items():
+        figures["naive_p99_over_resolver_p99"] = round(baseline["p99_ms"] / figures["resolve"]["p99_ms"], 1)
+        print(f"{backend}: naive p99 / resolver p99 = {figures['naive_p99_over_resolver_p99']}")
+    return results
+
+
+def report(results: dict, machine: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("backend", "import rows/s", "import peak RSS MB", "resolve p50 ms", "p95 ms", "p99 ms",
+                  "naive p99 ms", "naive p99 / p99",
+                  title=f"identity resolution at {results['citizens']:,} citizens — {machine} — "
+                        "targets: import >= 20,000 rows/s, p99 <= 10 ms")
+    for backend, r in results["backends"].items():
+        table.add_row(backend, f"{r['import_rows_per_s']:,}", f"{r['import_peak_rss_mb']:,}",
+                      f"{r['resolve']['p50_ms']:.1f}", f"{r['resolve']['p95_ms']:.1f}",
+                      f"{r['resolve']['p99_ms']:.1f}", f"{results['naive']['p99_ms']:.0f}",
+                      f"{r['naive_p99_over_resolver_p99']:.0f}")
+    Console(width=160).print(table)
+
