@@ -131,7 +131,7 @@ async def score_candidates(session: AsyncSession, person: Person, ids: list[int]
                                       ContactKind.NATIONAL_ID.value])))
     for citizen_id, kind, value, verified in points.all():
         contacts.setdefault(citizen_id, {}).setdefault(kind, []).append((value, verified))
-    survivors = await _survivors(session, {row.id: row.merged_into_id for row in rows if row.merged_into_id})
+    survivors = await survivors_of(session, {row.id: row.merged_into_id for row in rows if row.merged_into_id})
     best: dict[int, Candidate] = {}
     for row in rows:
         own = contacts.get(row.id, {})
@@ -149,7 +149,7 @@ async def score_candidates(session: AsyncSession, person: Person, ids: list[int]
     return sorted(best.values(), key=lambda c: (-c.score, c.citizen_id))
 
 
-async def _survivors(session: AsyncSession, merged: dict[int, int]) -> dict[int, int]:
+async def survivors_of(session: AsyncSession, merged: dict[int, int]) -> dict[int, int]:
     """Each tombstone's survivor, following chains (a cycle stops where it loops)."""
     result: dict[int, int] = {}
     for start, target in merged.items():

@@ -124,3 +124,27 @@ async def test_a_wrong_file_gets_a_clear_message_and_nothing_is_written(stack: S
         assert "Traceback" not in outcome.stderr
     assert resolved(stack, write_csv(tmp_path / "q.csv", [["Q", "Zoé", "Lefèvre"]],
                                      header=["external_id", "first_name", "last_name"]))["Q"]["decision"] == "new"
+
+
+async def test_after_a_merge_the_old_name_finds_the_survivor_once(stack: Stack, tmp_path: Path) -> None:
+    people = write_csv(tmp_path / "two.csv", [
+        ["A1", "Nadia", "Bennani", "nadia.b@example.org", "", "1990-04-05", "", "", "", ""],
+        ["A2", "Nadia", "Bennani-Squalli", "", "0655443322", "", "", "", "", ""],
+    ])
+    assert guichet(stack, "citizens", "import", str(people)).returncode == 0
+    headers = {"Authorization": f"Bearer {await stack.token()}"}
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "squalli"}, headers=headers)).json()
+    (other,) = [hit["id"] for hit in hits["results"]]
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "nadia.b@example.org"},
+                                   headers=headers)).json()
+    (survivor,) = [hit["id"] for hit in hits["results"]]
+    merged = await stack.client.post(f"/api/v1/citizens/{survivor}/merge", headers=headers,
+                                     json={"other_id": other, "reason": "same person, married name"})
+    assert merged.status_code == 200, merged.text
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "squalli"}, headers=headers)).json()
+    assert [hit["id"] for hit in hits["results"]] == [survivor]
+    assert hits["results"][0]["matched"].endswith("(merged record)")
+    # and the resolver links the old record's phone to the survivor
+    query = write_csv(tmp_path / "q.csv", [["Q", "Nadia", "Bennani", "", "06 55 44 33 22", "", "", "", "", ""]])
+    line = resolved(stack, query)["Q"]
+    assert line["citizen_id"] == survivor
