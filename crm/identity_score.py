@@ -23,6 +23,7 @@ SPREAD = 1.5
 
 W_NAME_EXACT, W_NAME_CLOSE, W_NAME_FAIR, W_NAME_INITIAL = 3.5, 3.0, 1.0, 0.5
 W_GIVEN_DIFFERS, W_FAMILY_DIFFERS = -5.0, -3.0
+W_GIVEN_SLIGHTLY = -1.0  # a typo or another spelling, or a twin's name: other fields decide
 W_BIRTH_SAME, W_BIRTH_NEAR, W_BIRTH_DIFFERS = 4.5, 1.0, -5.0
 W_NATIONAL_ID_SAME, W_NATIONAL_ID_NEAR, W_NATIONAL_ID_DIFFERS = 8.0, 2.0, -6.0
 W_EMAIL_SAME, W_EMAIL_LOCAL_SAME = 4.0, 1.0
@@ -33,7 +34,8 @@ W_POSTCODE_SAME, W_CITY_SAME = 0.5, 0.5
 W_NO_NAME_TO_COMPARE = 7.0
 
 EXACT, CLOSE, FAIR, INITIAL, DIFFERS = "exact", "close", "fair", "initial", "differs"
-NAME_VETOES = ("first names differ", "names differ")
+SLIGHT_VETO = "first names differ slightly"
+NAME_VETOES = ("first names differ", "names differ", SLIGHT_VETO)
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,15 @@ def compare_names(q: Person, c: Person) -> tuple[float, list[str], str | None]:
         evidence = _NAME_WEIGHT.get(given_level, W_GIVEN_DIFFERS) + _NAME_WEIGHT.get(family_level, W_FAMILY_DIFFERS)
         reasons = note + [_name_reason("first name", given_level, given_sim),
                           _name_reason("last name", family_level, family_sim)]
-        veto = "first names differ" if given_level == DIFFERS else None
+        veto = None
+        if given_level == DIFFERS:
+            given_a, given_b = (q.given, c.family) if note else (q.given, c.given)
+            if slightly_different(given_a, given_b):
+                evidence += W_GIVEN_SLIGHTLY - W_GIVEN_DIFFERS
+                reasons[len(note)] = "first name differs slightly (a typo?)"
+                veto = SLIGHT_VETO
+            else:
+                veto = "first names differ"
         return evidence, reasons, veto
     return _compare_words(q.words, c.words)
 
@@ -185,6 +195,10 @@ def _compare_words(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, list[
     similarity = sum(sim for _, sim in agreements) / len(agreements)
     reasons = [f"name {_percent(similarity)} similar" if similarity < 1.0 else "same name"]
     if len(used_a) < len(a) and len(used_b) < len(b):
+        left_a = tuple(w for i, w in enumerate(a) if i not in used_a)
+        left_b = tuple(w for j, w in enumerate(b) if j not in used_b)
+        if slightly_different(left_a, left_b):
+            return evidence + W_GIVEN_SLIGHTLY, reasons + ["a first name differs slightly (a typo?)"], SLIGHT_VETO
         return evidence + W_GIVEN_DIFFERS, reasons + ["a first name differs"], "first names differ"
     return evidence, reasons, None
 
@@ -194,9 +208,22 @@ def birth_level(a: date, b: date) -> str:
         return EXACT
     if (a.year, a.month, a.day) == (b.year, b.day, b.month):
         return CLOSE  # day and month swapped
-    if Levenshtein.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")) == 1:
-        return CLOSE  # one digit mistyped
+    distance = OSA.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d"))  # 1975/1957: one swap
+    if distance == 1 or (distance == 2 and abs((a - b).days) <= 400):
+        return CLOSE  # a digit or two mistyped (not a father's date decades before)
     return DIFFERS
+
+
+def slightly_different(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """First names that differ as a typo or a spelling does (Sohpe/Sophie, Imane/Iman,
+    Meryem/Maryam), not as two names do (Fatima/Mohamed)."""
+    for x in a:
+        for y in b:
+            if min(len(x), len(y)) < 3:
+                continue
+            if OSA.distance(x, y) <= (1 if min(len(x), len(y)) < 4 else 2) or skeleton(x) == skeleton(y):
+                return True  # (a shared beginning is not enough: Abderrahmane/Abdeslam are two names)
+    return False
 
 
 def _national_ids(q: Person, c: Person) -> tuple[float, list[str], str | None]:
@@ -276,9 +303,12 @@ def compare(q: Person, c: Person) -> Comparison:
     address_agrees = any(reason == "same address" or reason.startswith("address ") for reason in reasons)
     if not identifier_agrees and not address_agrees and _contacts_all_differ(q, c) >= 2:
         veto = veto or "nothing but the name and birth date agree"  # common names repeat
-    if veto == "first names differ" and "same national id" in reasons and q.name_is_reliable:
+    if veto in ("first names differ", SLIGHT_VETO) and "same national id" in reasons and q.name_is_reliable:
         veto = None  # one identity document: a first name misspelt or transliterated
         reasons.append("first name differs, but one national id")
+    elif veto == SLIGHT_VETO and "same birth date" in reasons and identifier_agrees:
+        veto = None  # born the same day, one phone or email, a name a letter or two apart: a typo
+        reasons.append("everything else agrees")
     if identifier_agrees and (not q.words or not c.words):
         evidence += W_NO_NAME_TO_COMPARE
         reasons.append("no name to compare")

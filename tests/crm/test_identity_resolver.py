@@ -151,3 +151,37 @@ def test_sound_skeletons_unify_transliterations_but_not_other_names() -> None:
 def test_swapped_names_share_a_blocking_key() -> None:
     assert set(blocking_keys(person(first_name="Jean", last_name="Dupont"))) == \
         set(blocking_keys(person(first_name="Dupont", last_name="Jean")))
+
+
+def test_a_misspelt_first_name_with_the_same_birth_date_and_phone_is_the_same_person() -> None:
+    for typed, stored in (("Sohpe", "Sophie"), ("Imane", "Iman"), ("Myriem", "Maryam"), ("Loic", "Lonc")):
+        verdict, reasons = decision(dict(first_name=typed, last_name="Vincent", birth_date="2000-08-15",
+                                         phone="0611223344"),
+                                    dict(first_name=stored, last_name="Vincent", birth_date="2000-08-15",
+                                         phone="06 11 22 33 44"))
+        assert verdict == MATCH, (typed, stored, reasons)
+        assert "first name differs slightly (a typo?)" in reasons
+
+
+def test_twins_with_names_sharing_only_a_beginning_stay_two() -> None:
+    verdict, reasons = decision(
+        dict(first_name="Abderrahmane", last_name="El Khatib", birth_date="1978-01-27", phone="+212655668198"),
+        dict(first_name="Abdeslam", last_name="El Khatib", birth_date="1978-01-27", phone="+212655668198"))
+    assert verdict != MATCH and "first name differs" in reasons
+
+
+def test_a_son_named_after_his_father_is_not_his_father() -> None:
+    verdict, reasons = decision(
+        dict(first_name="Karim", last_name="Tazi", birth_date="1988-04-02", phone="0611111111",
+             email="famille.tazi@example.org", address="5 rue Ibn Batouta", postcode="20000"),
+        dict(first_name="Karim", last_name="Tazi", birth_date="1956-11-20", phone="0611111111",
+             email="famille.tazi@example.org", address="5 rue Ibn Batouta", postcode="20000"))
+    assert verdict != MATCH and "birth date differs" in reasons
+
+
+def test_a_birth_year_with_two_digits_swapped_is_a_typo() -> None:
+    verdict, reasons = decision(dict(first_name="Amina", last_name="Chraibi", birth_date="1975-03-04",
+                                     email="amina.c@example.org"),
+                                dict(first_name="Amina", last_name="Chraibi", birth_date="1957-03-04",
+                                     email="amina.c@example.org"))
+    assert verdict == MATCH and "birth date nearly the same (a typo?)" in reasons
