@@ -438,7 +438,7 @@ KNOWLEDGE: list[Answer] = [
      "شكرا على إبلاغكم: يتدخل فريق الإنارة العمومية عادة في أجل عشرة أيام عمل. إن أمكن، أخبرونا برقم "
      "العمود أو بأقرب عنوان لتسهيل تحديد مكانه."),
     ("voirie", "fr", "Encombrants et dépôts sauvages",
-     ["encombrants", "dépôt sauvage", "déchets", "ordures", "poubelles"],
+     ["encombrants", "dépôt sauvage", "déchets", "ordures", "poubelles", "abandonné", "matelas", "meuble"],
      ["Des sacs d'ordures sont abandonnés au coin de la rue", "Comment me débarrasser d'un vieux canapé ?"],
      "Les encombrants sont collectés sur rendez-vous, gratuitement, une fois par mois. Pour un dépôt "
      "sauvage, nos équipes de propreté passent sous 48 heures ouvrées après votre signalement."),

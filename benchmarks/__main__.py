@@ -16,7 +16,16 @@ import redis.asyncio as redis
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import citizen_search, email_ingest, email_parse, pipeline, routing, template_render, twilio_webhook
+from benchmarks import (
+    citizen_search,
+    email_ingest,
+    email_parse,
+    pipeline,
+    reply_suggest,
+    routing,
+    template_render,
+    twilio_webhook,
+)
 
 PG = os.environ.get("GUICHET_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("GUICHET_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -128,7 +137,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300, help="requests per backend (pipeline)")
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
-    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates"], help="run one benchmark")
+    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates", "suggest"], help="run one benchmark")
     parser.add_argument("--search-n", type=int, default=1_000_000, help="citizens (search, PostgreSQL)")
     parser.add_argument("--search-sqlite-n", type=int, default=1_000_000, help="citizens (search, SQLite; 0: skip)")
     parser.add_argument("--search-queries", type=int, default=200, help="queries of each kind (search)")
@@ -139,7 +148,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     for name in ("guichet", "arq", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates") else asyncio.run(
+    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates", "suggest") else asyncio.run(
         main(args.n, args.ingest_n, args.only))
     OUT.mkdir(parents=True, exist_ok=True)
     if ingest is not None:
@@ -180,3 +189,7 @@ if __name__ == "__main__":
         template_render.report(rendered, machine())
         (OUT / "template_render.json").write_text(json.dumps(
             {"machine": machine(), "results": [template_render.as_row(r) for r in rendered]}, indent=2))
+    if args.only in (None, "suggest"):
+        suggested = reply_suggest.run()
+        reply_suggest.report(suggested, machine())
+        (OUT / "reply_suggest.json").write_text(json.dumps({"machine": machine(), **vars(suggested)}, indent=2))

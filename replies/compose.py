@@ -16,6 +16,7 @@ from crm.types import Channel
 from replies.models import Delivery, DeliveryState, ReplyChoice
 from replies.outbox import queue_delivery
 from replies.reach import Route
+from replies.suggest import fold
 from replies.templates import Rendered
 
 # Carried out by a person, not a transport: held in the outbox for the front desk.
@@ -135,7 +136,7 @@ async def queue_reply(session: AsyncSession, ticket: Ticket, reply: Reply, *, ag
         session.add(ReplyChoice(ticket_id=ticket.id, message_id=delivery.message_id,
                                 inbound_message_id=answering.id if answering else None,
                                 language=reply.language, choice=reply.choice,
-                                inbound_text=(answering.text if answering else "")[:1000], agent_id=agent_id))
+                                inbound_text=fold(answering.text if answering else "")[:1000], agent_id=agent_id))
     if held:
         await tickets.record_event(session, ticket.id, EventKind.DELIVERY, reason=_HELD_REASON[reply.channel],
                                    actor_type="agent", actor_id=agent_id,

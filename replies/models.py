@@ -129,6 +129,6 @@ class ReplyChoice(SQLModel, table=True):
     inbound_message_id: int | None = Field(default=None, foreign_key="message.id")  # what it answered
     language: str = Field(max_length=8)
     choice: str = Field(max_length=160, index=True)
-    inbound_text: str = Field(default="", max_length=1000)  # the start of what it answered
+    inbound_text: str = Field(default="", max_length=1000)  # what it answered, folded (replies.suggest.fold)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

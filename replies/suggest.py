@@ -71,7 +71,7 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Past:
-    """A message an agent answered, and what they started the reply from."""
+    """A message an agent answered (folded, as stored), and what they started the reply from."""
 
     text: str
     choice: str
@@ -90,27 +90,32 @@ class Suggestion:
 
 @dataclass
 class Index:
-    """The candidates' folded phrases, flat, with who owns each: built once, ranked many times."""
+    """The candidates' folded phrases, each once, with who owns it and as what ("keyword «…»",
+    "example", "title"): built once, ranked many times."""
 
     candidates: list[Candidate]
     phrases: list[str]
-    owners: list[int]
-    what: list[str]  # "keyword «…»", "example", "title"
+    owners: list[list[tuple[int, str]]]
     by_key: dict[str, int]
 
 
 def build_index(candidates: list[Candidate]) -> Index:
-    phrases, owners, what = [], [], []
+    at: dict[str, int] = {}
+    phrases: list[str] = []
+    owners: list[list[tuple[int, str]]] = []
     for i, candidate in enumerate(candidates):
         for label, texts in (("keyword", candidate.keywords), ("example", candidate.examples),
                              ("title", (candidate.title,))):
             for text in texts:
                 folded = fold(text)
-                if folded:
+                if not folded:
+                    continue
+                if folded not in at:  # many answers share a keyword: scored once
+                    at[folded] = len(phrases)
                     phrases.append(folded)
-                    owners.append(i)
-                    what.append(f"keyword «{text}»" if label == "keyword" else label)
-    return Index(candidates, phrases, owners, what, {c.key: i for i, c in enumerate(candidates)})
+                    owners.append([])
+                owners[at[folded]].append((i, f"keyword «{text}»" if label == "keyword" else label))
+    return Index(candidates, phrases, owners, {c.key: i for i, c in enumerate(candidates)})
 
 
 def rank(text: str, language: str | None, category_id: int | None, index: Index, history: list[Past],
@@ -124,16 +129,16 @@ def rank(text: str, language: str | None, category_id: int | None, index: Index,
     strong: dict[int, int] = defaultdict(int)
     for _, score, at in process.extract(message, index.phrases, scorer=fuzz.token_set_ratio, limit=None,
                                         score_cutoff=PHRASE_FLOOR):
-        owner = index.owners[at]
-        if score > best.get(owner, 0):
-            best[owner] = score
-            reasons[owner] = [f"{index.what[at]} matches ({score:.0f}%)"]
-        if score >= 90:
-            strong[owner] += 1
+        for owner, what in index.owners[at]:
+            if score > best.get(owner, 0):
+                best[owner] = score
+                reasons[owner] = [f"{what} matches ({score:.0f}%)"]
+            if score >= 90:
+                strong[owner] += 1
     votes: dict[int, float] = defaultdict(float)
     past = [p for p in history if not language or p.language == language]
     if past:
-        for _, score, at in process.extract(message, [fold(p.text) for p in past], scorer=fuzz.token_set_ratio,
+        for _, score, at in process.extract(message, [p.text for p in past], scorer=fuzz.token_set_ratio,
                                             limit=None, score_cutoff=SIMILAR_PAST):
             owner = index.by_key.get(past[at].choice)
             if owner is not None:
