@@ -15,6 +15,7 @@ def domain_error(_: Request, exc: DomainError) -> Response:
     body = {"status_code": exc.status_code, "code": exc.code, "detail": exc.message}
     if exc.fields:
         body["errors"] = exc.fields
+    body |= getattr(exc, "extra", None) or {}  # what the error proposes (the next channel...)
     return Response(body, status_code=exc.status_code, media_type=MediaType.JSON)
 
 

@@ -23,6 +23,8 @@ from app.api.citizens import get_citizen_record, get_citizen_timeline, search_ci
 from app.api.contacts import contacts_router
 from app.api.duplicates import DuplicatesController
 from app.api.health import health, ready
+from app.api.outbox import FrontDeskController, OutboxController
+from app.api.replies import RepliesController
 from app.api.requests import create_request
 from app.api.routing import RoutingController
 from app.api.templates import TemplatesController
@@ -99,7 +101,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             home, health, ready, list_categories, create_request, get_ticket, search_citizens,
             get_citizen_record, get_citizen_timeline,
             request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
-            DuplicatesController, TemplatesController,
+            DuplicatesController, TemplatesController, RepliesController, OutboxController,
+            FrontDeskController,
             contacts_router(settings), receipt,
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],

@@ -385,3 +385,91 @@ LETTER: Texts = {
 }
 
 TEMPLATES: Texts = {**EMAIL, **SMS, **LETTER}
+
+# Ready answers for suggestions (replies.knowledge): (category slug or None, language, title,
+# keywords, examples, body). The body is set into the channel's agent_reply frame, so it has no
+# greeting nor signature of its own.
+Answer = tuple[str | None, str, str, list[str], list[str], str]
+
+_FR_HOURS = ("{% if service.opening_hours %}Nous vous accueillons {{ service.opening_hours }}."
+             "{% else %}Nos horaires sont affichés à l'accueil et sur notre site.{% endif %}")
+_EN_HOURS = ("{% if service.opening_hours %}We are open {{ service.opening_hours }}."
+             "{% else %}Our opening hours are shown at the front desk and on our website.{% endif %}")
+_AR_HOURS = ("{% if service.opening_hours %}نستقبلكم {{ service.opening_hours }}."
+             "{% else %}مواقيت العمل معلقة في مكتب الاستقبال وعلى موقعنا.{% endif %}")
+
+KNOWLEDGE: list[Answer] = [
+    ("etat_civil", "fr", "Copie ou extrait d'acte de naissance",
+     ["acte de naissance", "extrait de naissance", "copie intégrale", "naissance"],
+     ["Bonjour, je voudrais une copie de mon acte de naissance", "Il me faut un extrait d'acte de naissance "
+      "pour mon passeport", "Comment obtenir la copie intégrale de l'acte de naissance de mon fils ?"],
+     "Vous pouvez obtenir une copie intégrale ou un extrait d'acte de naissance gratuitement. Il suffit "
+     "d'indiquer le nom, les prénoms et la date de naissance de la personne, ainsi que les noms de ses "
+     "parents. L'acte vous sera envoyé par courrier sous cinq jours ouvrés, ou remis à l'accueil sur "
+     "présentation d'une pièce d'identité.\n" + _FR_HOURS),
+    ("etat_civil", "en", "Copy of a birth certificate",
+     ["birth certificate", "copy of birth certificate", "birth record"],
+     ["Hello, I need a copy of my birth certificate", "How can I get my son's birth certificate?"],
+     "You can get a full copy or an extract of a birth certificate free of charge. Please give the "
+     "person's names, date of birth and their parents' names. We will post it to you within five working "
+     "days, or you can collect it at the front desk with an identity document.\n" + _EN_HOURS),
+    ("etat_civil", "ar", "نسخة من عقد الازدياد",
+     ["عقد الازدياد", "شهادة الميلاد", "نسخة كاملة", "رسم الولادة"],
+     ["السلام عليكم، أريد نسخة من عقد ازديادي", "كيف أحصل على شهادة ميلاد ابني؟",
+      "أحتاج نسخة كاملة من رسم الولادة"],
+     "يمكنكم الحصول على نسخة كاملة أو موجز من عقد الازدياد مجانا. يكفي ذكر الاسم الكامل وتاريخ الازدياد "
+     "واسمي الوالدين. سنرسل لكم الوثيقة بالبريد في أجل خمسة أيام عمل، أو يمكنكم سحبها من مكتب الاستقبال "
+     "بتقديم وثيقة الهوية.\n" + _AR_HOURS),
+    ("voirie", "fr", "Éclairage public en panne",
+     ["lampadaire", "éclairage", "panne", "lumière rue", "réverbère"],
+     ["Le lampadaire de ma rue est en panne depuis une semaine", "La rue est plongée dans le noir, "
+      "l'éclairage ne fonctionne plus"],
+     "Merci de votre signalement : l'équipe de l'éclairage public intervient en général sous dix jours "
+     "ouvrés. Si vous le pouvez, indiquez-nous le numéro inscrit sur le poteau ou l'adresse la plus proche, "
+     "cela nous aide à trouver le bon lampadaire."),
+    ("voirie", "en", "Street light out of order",
+     ["street light", "streetlight", "lamp post", "light out"],
+     ["The street light in front of my house is broken", "Our street has been dark for days"],
+     "Thank you for letting us know: the street lighting team usually repairs a light within ten working "
+     "days. If you can, tell us the number written on the post or the nearest address."),
+    ("voirie", "ar", "عطب في الإنارة العمومية",
+     ["عمود الإنارة", "الإنارة العمومية", "مصباح الشارع", "عطب"],
+     ["عمود الإنارة في شارعنا معطل منذ أسبوع", "الشارع مظلم والإنارة لا تعمل"],
+     "شكرا على إبلاغكم: يتدخل فريق الإنارة العمومية عادة في أجل عشرة أيام عمل. إن أمكن، أخبرونا برقم "
+     "العمود أو بأقرب عنوان لتسهيل تحديد مكانه."),
+    ("voirie", "fr", "Encombrants et dépôts sauvages",
+     ["encombrants", "dépôt sauvage", "déchets", "ordures", "poubelles", "abandonné", "matelas", "meuble"],
+     ["Des sacs d'ordures sont abandonnés au coin de la rue", "Comment me débarrasser d'un vieux canapé ?"],
+     "Les encombrants sont collectés sur rendez-vous, gratuitement, une fois par mois. Pour un dépôt "
+     "sauvage, nos équipes de propreté passent sous 48 heures ouvrées après votre signalement."),
+    ("urbanisme", "fr", "Permis de construire : pièces à fournir",
+     ["permis de construire", "déclaration préalable", "travaux", "extension", "cerfa"],
+     ["Quels documents pour un permis de construire ?", "Je veux agrandir ma maison, faut-il une "
+      "déclaration préalable ?"],
+     "Pour une construction de plus de 20 m², un permis de construire est nécessaire ; en dessous, une "
+     "déclaration préalable suffit. Le dossier comprend le formulaire Cerfa, un plan de situation, un plan "
+     "de masse et des photographies du terrain. Le délai d'instruction est de deux mois pour une maison "
+     "individuelle."),
+    ("urbanisme", "ar", "رخصة البناء: الوثائق المطلوبة",
+     ["رخصة البناء", "تصميم", "أشغال", "توسعة"],
+     ["ما هي الوثائق المطلوبة لرخصة البناء؟", "أريد توسيع منزلي، هل أحتاج إلى رخصة؟"],
+     "يتضمن ملف رخصة البناء المطبوع الخاص بالطلب، وتصميم الموقع، والتصميم العام، وصورا للأرض. "
+     "أجل دراسة الملف شهران بالنسبة للمنزل الفردي."),
+    ("social", "fr", "Rendez-vous avec l'action sociale",
+     ["aide sociale", "ccas", "rendez-vous assistante sociale", "aide financière", "logement"],
+     ["Je voudrais un rendez-vous avec une assistante sociale", "J'ai des difficultés pour payer mon loyer"],
+     "Une conseillère de l'action sociale peut vous recevoir sur rendez-vous, en toute confidentialité. "
+     "Apportez si possible vos derniers justificatifs de ressources et une pièce d'identité.\n" + _FR_HOURS),
+    ("social", "ar", "موعد مع المساعدة الاجتماعية",
+     ["مساعدة اجتماعية", "موعد", "مساعدة مالية", "سكن"],
+     ["أريد موعدا مع المساعدة الاجتماعية", "لدي صعوبات في أداء الكراء"],
+     "يمكن لمستشارة العمل الاجتماعي استقبالكم بموعد وفي سرية تامة. المرجو إحضار آخر ما يثبت مداخيلكم "
+     "ووثيقة الهوية.\n" + _AR_HOURS),
+    (None, "fr", "Horaires d'ouverture",
+     ["horaires", "heures d'ouverture", "ouvert", "fermé", "samedi"],
+     ["Quels sont vos horaires ?", "La mairie est-elle ouverte le samedi ?"], _FR_HOURS),
+    (None, "en", "Opening hours", ["opening hours", "open", "closed", "saturday"],
+     ["What are your opening hours?", "Are you open on Saturday?"], _EN_HOURS),
+    (None, "ar", "مواقيت العمل", ["مواقيت", "ساعات العمل", "مفتوح", "السبت"],
+     ["ما هي مواقيت العمل؟", "هل الإدارة مفتوحة يوم السبت؟"], _AR_HOURS),
+]

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.seed_templates import TEMPLATES
+from app.seed_templates import KNOWLEDGE, TEMPLATES
 from crm.errors import NotFound
+from replies.knowledge import add_answer, find_answer
 from replies.templates import list_templates, save_template
 from routing.agents import create_agent, get_agent_by_email
-from routing.categories import ensure_skill, upsert_category
+from routing.categories import category_by_slug, ensure_skill, upsert_category
 from routing.teams import add_member, upsert_team
 
 SKILLS = {
@@ -76,6 +77,21 @@ async def seed_reference_data(session: AsyncSession) -> None:
                               skill_slug=skill, team_id=team.id, sla_first_response_minutes=first,
                               sla_resolution_minutes=resolution, escalation=escalation)
     await seed_templates(session)
+    await seed_knowledge(session)
+
+
+async def seed_knowledge(session: AsyncSession) -> int:
+    """The ready answers suggestions offer (app/seed_templates.py), each validated; those already
+    there (same title and language) are left as they are. How many were added."""
+    added = 0
+    for slug, language, title, keywords, examples, body in KNOWLEDGE:
+        if await find_answer(session, title, language) is not None:
+            continue
+        category = await category_by_slug(session, slug) if slug else None
+        await add_answer(session, title=title, language=language, body=body, keywords=keywords, examples=examples,
+                         category_id=category.id if category else None)
+        added += 1
+    return added
 
 
 async def seed_templates(session: AsyncSession, *, sms_max_segments: int = 3) -> int:

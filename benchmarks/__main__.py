@@ -23,6 +23,7 @@ from benchmarks import (
     identity_perf,
     identity_quality,
     pipeline,
+    reply_suggest,
     routing,
     template_render,
     twilio_webhook,
@@ -166,7 +167,7 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=300, help="requests per backend (pipeline)")
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
     parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates",
-                                           "identity-quality", "identity-perf"], help="run one benchmark")
+                                           "suggest", "identity-quality", "identity-perf"], help="run one benchmark")
     parser.add_argument("--search-n", type=int, default=1_000_000, help="citizens (search, PostgreSQL)")
     parser.add_argument("--search-sqlite-n", type=int, default=1_000_000, help="citizens (search, SQLite; 0: skip)")
     parser.add_argument("--search-queries", type=int, default=200, help="queries of each kind (search)")
@@ -183,7 +184,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     for name in ("guichet", "arq", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates",
+    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates", "suggest",
                                                   "identity-quality", "identity-perf") else asyncio.run(
         main(args.n, args.ingest_n, args.only))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -233,3 +234,7 @@ if __name__ == "__main__":
                                                     args.identity_naive_queries))
         identity_perf.report(scale, machine())
         (OUT / "identity_perf.json").write_text(json.dumps({"machine": machine(), **scale}, indent=2))
+    if args.only in (None, "suggest"):
+        suggested = reply_suggest.run()
+        reply_suggest.report(suggested, machine())
+        (OUT / "reply_suggest.json").write_text(json.dumps({"machine": machine(), **vars(suggested)}, indent=2))

@@ -178,6 +178,8 @@ async def add_outbound_message(
     meta: dict[str, Any],
     reason: str,
     rfc_message_id: str | None = None,
+    actor_type: str = "system",
+    actor_id: int | None = None,
 ) -> Message:
     row = Message(
         ticket_id=ticket.id,
@@ -192,8 +194,8 @@ async def add_outbound_message(
     session.add(row)
     ticket.updated_at = utcnow()
     await session.flush()
-    await record_event(session, ticket.id, EventKind.MESSAGE_OUT, reason=reason,
-                       data={"message_id": row.id, "channel": channel, **meta})
+    await record_event(session, ticket.id, EventKind.MESSAGE_OUT, reason=reason, actor_type=actor_type,
+                       actor_id=actor_id, data={"message_id": row.id, "channel": channel, **meta})
     return row
 
 

@@ -94,3 +94,41 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class KnowledgeAnswer(SQLModel, table=True):
+    """A ready answer to a question citizens often ask, in one language: what suggestions offer
+    beside the agent_reply templates. Its text is a template body (validated like one), set into
+    the channel's agent_reply frame when an agent picks it."""
+
+    __tablename__ = "knowledge_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    language: str = Field(max_length=8, index=True)
+    category_id: int | None = Field(default=None, foreign_key="category.id")  # None: every category
+    # What citizens write when this is the answer: words, and whole example messages.
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    examples: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    body: str
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_by: int | None = Field(default=None, foreign_key="agent.id")  # None: seeded
+
+
+class ReplyChoice(SQLModel, table=True):
+    """What an agent started a reply from, for the message it answered: suggestions learn from it.
+    `choice` names a template slot ("template:agent_reply|3|fr|email") or an answer ("answer:12"),
+    so a new version of a template keeps what was learnt on the old one."""
+
+    __tablename__ = "reply_choice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)  # the reply
+    inbound_message_id: int | None = Field(default=None, foreign_key="message.id")  # what it answered
+    language: str = Field(max_length=8)
+    choice: str = Field(max_length=160, index=True)
+    inbound_text: str = Field(default="", max_length=1000)  # what it answered, folded (replies.suggest.fold)
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
