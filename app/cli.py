@@ -94,7 +94,7 @@ def db_downgrade(revision: str) -> None:
 @cli.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Migrate, seed demo categories, agents and templates, then serve."""
-    from app.seeds import AGENTS, seed_demo_agents, seed_reference_data
+    from app.seeds import AGENTS, DEMO_PASSWORD, seed_demo_agents, seed_reference_data
 
     settings = get_settings()
     migrations.upgrade(settings.database_url)
@@ -111,11 +111,13 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 Guichet demo — {settings.service_name}
 
   Citizen form     {base}/request   (English: {base}/request?lang=en)
+  Track a request  {base}/track
+  Agents sign in   {base}/login   password for every demo agent: {DEMO_PASSWORD}
   API docs         {base}/schema
   Health           {base}/health
 
   Supervisor token (Claire Dubois): {token}
-  Demo agents (a new token: guichet agents token EMAIL):
+  Demo agents (sign in with the email above; a new API token: guichet agents token EMAIL):
 {agents}
 
   Try it:
@@ -157,6 +159,34 @@ def agents_token(email: str) -> None:
         return await issue_token(session, await get_agent_by_email(session, email))
 
     print(_in_session(work))
+
+
+@agents_cli.command("password")
+def agents_password(
+    email: str,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="read the password from the first line of standard input")] = False,
+) -> None:
+    """Set the password the agent signs in to the pages with (asked twice, never echoed)."""
+    import sys
+
+    from routing.agents import check_password_rules, set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password_rules(password)
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+    async def work(session: AsyncSession) -> None:
+        await set_password(session, await get_agent_by_email(session, email), password)
+
+    _in_session(work)
+    out.print(f"password set for {email}; their other sessions are signed out")
 
 
 @categories_cli.command("add")

@@ -9,7 +9,7 @@ from app.seed_templates import KNOWLEDGE, TEMPLATES
 from crm.errors import NotFound
 from replies.knowledge import add_answer, find_answer
 from replies.templates import list_templates, save_template
-from routing.agents import create_agent, get_agent_by_email
+from routing.agents import create_agent, get_agent_by_email, set_password
 from routing.categories import category_by_slug, ensure_skill, upsert_category
 from routing.teams import add_member, upsert_team
 
@@ -40,6 +40,8 @@ SLAS = {
     "social": (120, 3 * 480, ["raise_priority", "supervisor_queue"]),
     "autre": (480, 5 * 480, []),
 }
+# Every demo agent signs in to the pages with this (printed by `guichet demo`); never on a real install.
+DEMO_PASSWORD = "guichet-demo"
 TEAM = {"slug": "mairie", "name": "Mairie — accueil et services",
         "opening_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:30", "end": "17:00"},
         "holiday_country": "FR"}
@@ -115,4 +117,6 @@ async def seed_demo_agents(session: AsyncSession) -> None:
         except NotFound:
             row = await create_agent(session, email=agent.email, name=agent.name, role=agent.role,
                                      skills=agent.skills, languages=agent.languages)
+        if row.password_hash is None:  # a password the agent changed is kept
+            await set_password(session, row, DEMO_PASSWORD, reuse_hash=True)
         await add_member(session, team, row.id)

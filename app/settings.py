@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         True, description="a mail an agent forwards from their own mailbox is filed as the original sender's")
     mail_domain: str = Field("guichet.localhost", description="domain of our Message-IDs")
     public_url: str = Field("http://127.0.0.1:8000", description="public base URL (links, webhooks)")
+    secret_key: str | None = Field(
+        None, description="signs CSRF tokens and the tracking codes printed on receipts; unset: generated "
+                          "once into var/secret_key. Several web processes must share one")
+    session_dir: str = Field(
+        "var/sessions", description="where agents' sessions are kept without Redis (with GUICHET_REDIS_URL: in Redis)")
     service_name: str = Field("Mairie de démonstration", description="name shown to citizens")
     default_language: str = Field("fr", description="language of the UI and replies by default")
     default_region: str = Field("FR", description="region for phone numbers without a country code")

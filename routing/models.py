@@ -39,6 +39,9 @@ class Agent(SQLModel, table=True):
     working_hours: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # argon2id (routing.agents.set_password); None: this agent cannot sign in to the pages.
+    password_hash: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=8)  # of the pages; None: the default
 
 
 class Skill(SQLModel, table=True):
