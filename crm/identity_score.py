@@ -25,7 +25,9 @@ W_NAME_EXACT, W_NAME_CLOSE, W_NAME_FAIR, W_NAME_INITIAL = 3.5, 3.0, 1.0, 0.5
 W_GIVEN_DIFFERS, W_FAMILY_DIFFERS = -5.0, -3.0
 W_GIVEN_SLIGHTLY = -1.0  # a typo or another spelling, or a twin's name: other fields decide
 W_BIRTH_SAME, W_BIRTH_NEAR, W_BIRTH_DIFFERS = 4.5, 1.0, -5.0
-W_NATIONAL_ID_SAME, W_NATIONAL_ID_NEAR, W_NATIONAL_ID_DIFFERS = 8.0, 2.0, -6.0
+# Another unverified number is doubt, not proof: documents are renewed and numbers mistyped;
+# two verified ones veto.
+W_NATIONAL_ID_SAME, W_NATIONAL_ID_NEAR, W_NATIONAL_ID_DIFFERS = 8.0, 2.0, -3.0
 W_EMAIL_SAME, W_EMAIL_LOCAL_SAME = 4.0, 1.0
 W_PHONE_SAME = 4.0
 W_ADDRESS_SAME, W_ADDRESS_SIMILAR = 3.5, 1.5
@@ -35,6 +37,7 @@ W_NO_NAME_TO_COMPARE = 7.0
 
 EXACT, CLOSE, FAIR, INITIAL, DIFFERS = "exact", "close", "fair", "initial", "differs"
 SLIGHT_VETO = "first names differ slightly"
+BIRTH_VETO = "birth dates differ"
 NAME_VETOES = ("first names differ", "names differ", SLIGHT_VETO)
 
 
@@ -191,7 +194,9 @@ def _compare_words(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, list[
         joined = word_similarity("".join(a), "".join(b))
         if joined >= 0.9:
             return W_NAME_EXACT + W_NAME_CLOSE, [f"name {_percent(joined)} similar"], None
-        return W_GIVEN_DIFFERS + W_FAMILY_DIFFERS, ["name differs"], "names differ"
+        # one word on a side (a first name alone) differing is one name, not a whole one
+        penalty = W_GIVEN_DIFFERS + (W_FAMILY_DIFFERS if min(len(a), len(b)) > 1 else 0.0)
+        return penalty, ["name differs"], "names differ"
     similarity = sum(sim for _, sim in agreements) / len(agreements)
     reasons = [f"name {_percent(similarity)} similar" if similarity < 1.0 else "same name"]
     if len(used_a) < len(a) and len(used_b) < len(b):
@@ -251,15 +256,38 @@ def _contacts_all_differ(q: Person, c: Person) -> int:
     return differing
 
 
+def _lift_vetoes(vetoes: list[str], reasons: list[str], q: Person, c: Person, identifier_agrees: bool) -> list[str]:
+    """What outweighs a veto. One identity document (the same national id) outweighs a first
+    name or a birth date written differently — not both at once (another family member's
+    number typed by mistake). A birth date and a phone or email outweigh a first name a letter
+    or two apart. A mailbox's display name never outweighs its own address."""
+    same_document = "same national id" in reasons and q.name_is_reliable
+    kept = list(vetoes)
+    names = [v for v in kept if v in NAME_VETOES]
+    if same_document and names and BIRTH_VETO not in kept:
+        kept = [v for v in kept if v not in NAME_VETOES]
+        reasons.append("first name differs, but one national id")
+    elif same_document and BIRTH_VETO in kept and not names:
+        kept.remove(BIRTH_VETO)
+        reasons.append("birth date differs, but one national id")
+    if SLIGHT_VETO in kept and "same birth date" in reasons and identifier_agrees:
+        kept.remove(SLIGHT_VETO)  # born the same day, one phone or email, a name a letter or two apart
+        reasons.append("everything else agrees")
+    if identifier_agrees and not (q.name_is_reliable and c.name_is_reliable):
+        kept = [v for v in kept if v not in NAME_VETOES]
+    return kept
+
+
 def compare(q: Person, c: Person) -> Comparison:
     """The evidence that `q` and `c` are one person, and why."""
-    name_evidence, reasons, veto = compare_names(q, c)
+    name_evidence, reasons, name_veto = compare_names(q, c)
+    vetoes = [name_veto] if name_veto else []
     evidence = name_evidence
     identifier_agrees = False
     weight, why, id_veto = _national_ids(q, c)
     evidence += weight
     reasons += why
-    veto = veto or id_veto
+    vetoes += [id_veto] if id_veto else []
     identifier_agrees |= weight == W_NATIONAL_ID_SAME
     if set(q.emails) & set(c.emails):
         evidence += W_EMAIL_SAME
@@ -284,7 +312,7 @@ def compare(q: Person, c: Person) -> Comparison:
         else:
             evidence += W_BIRTH_DIFFERS
             reasons.append("birth date differs")
-            veto = veto or "birth dates differ"  # a son named after his father, at his address
+            vetoes.append(BIRTH_VETO)  # a son named after his father, at his address
     if q.address and c.address:
         similarity = fuzz.token_set_ratio(q.address, c.address)
         same_number = q.street_number == c.street_number or not (q.street_number and c.street_number)
@@ -302,13 +330,8 @@ def compare(q: Person, c: Person) -> Comparison:
         reasons.append("same city")
     address_agrees = any(reason == "same address" or reason.startswith("address ") for reason in reasons)
     if not identifier_agrees and not address_agrees and _contacts_all_differ(q, c) >= 2:
-        veto = veto or "nothing but the name and birth date agree"  # common names repeat
-    if veto in ("first names differ", SLIGHT_VETO) and "same national id" in reasons and q.name_is_reliable:
-        veto = None  # one identity document: a first name misspelt or transliterated
-        reasons.append("first name differs, but one national id")
-    elif veto == SLIGHT_VETO and "same birth date" in reasons and identifier_agrees:
-        veto = None  # born the same day, one phone or email, a name a letter or two apart: a typo
-        reasons.append("everything else agrees")
+        vetoes.append("nothing but the name and birth date agree")  # common names repeat
+    vetoes = _lift_vetoes(vetoes, reasons, q, c, identifier_agrees)
     if identifier_agrees and (not q.words or not c.words):
         evidence += W_NO_NAME_TO_COMPARE
         reasons.append("no name to compare")
@@ -316,6 +339,5 @@ def compare(q: Person, c: Person) -> Comparison:
         # A mailbox's display name ("Papa", "Mairie") says nothing against its own address.
         evidence += W_NO_NAME_TO_COMPARE - name_evidence
         reasons.append("display name not compared")
-    if veto in NAME_VETOES and identifier_agrees and not (q.name_is_reliable and c.name_is_reliable):
-        veto = None  # a mailbox's display name does not outweigh its address
+    veto = vetoes[0] if vetoes else None
     return Comparison(evidence=evidence, reasons=tuple(reasons), veto=veto)
