@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         7, description="an SMS answers the ticket of our last SMS to that number within this many days")
     sms_max_segments: int = Field(
         3, ge=1, le=10, description="an SMS template longer than this many segments on its samples is refused")
+    sms_quiet_start: str = Field(
+        "20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="from this local time, automatic SMS notifications wait until the end of quiet hours")
+    sms_quiet_end: str = Field(
+        "08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="local time quiet hours end; Sundays and public holidays of the default region are quiet all day")
+    sms_quiet_rest_days: bool = Field(
+        True, description="Sundays and the default region's public holidays are quiet all day for SMS notifications")
+    survey_answer_days: int = Field(
+        14, ge=1, description="a survey answer (SMS score or email link) counts within this many days of the survey")
+    secret_key: str | None = Field(
+        None, description="signs citizens' links (satisfaction survey); unset: a random key kept in var/secret_key")
     attachment_dir: str = Field("var/attachments", description="where attachments are stored, one file per SHA-256")
     attachment_max_bytes: int = Field(10_000_000, description="larger attachments are listed, not stored")
     attachment_blocked_types: list[str] = Field(
@@ -140,3 +152,38 @@ def routing_config(settings: Settings):
     return RoutingConfig(RoutingRules(minutes(settings.routing_relax_level_after_minutes),
                                       minutes(settings.routing_relax_team_after_minutes)),
                          timezone=settings.timezone)
+
+
+def sms_quiet_hours(settings: Settings):
+    """When automatic SMS may not leave: the settings' hours in the administration's time zone,
+    Sundays and the default region's public holidays."""
+    import holidays
+
+    from replies.quiet_hours import quiet_hours_of
+
+    try:
+        public_holidays = holidays.country_holidays(settings.default_region)
+    except NotImplementedError:  # a region the holidays package does not know: Sundays only
+        public_holidays = frozenset()
+    return quiet_hours_of(settings.sms_quiet_start, settings.sms_quiet_end, settings.timezone,
+                          rest_days=settings.sms_quiet_rest_days, holidays=public_holidays)
+
+
+def secret_key(settings: Settings) -> bytes:
+    """What signs citizens' links: GUICHET_SECRET_KEY, else a random key made once and kept in
+    var/secret_key (beside the default database), so every process of one install agrees."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    import secrets
+    from pathlib import Path
+
+    path = Path("var/secret_key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("x", encoding="ascii") as file:  # two processes at once: one writes
+                file.write(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip().encode()
