@@ -25,6 +25,7 @@ from app.api.duplicates import DuplicatesController
 from app.api.health import health, ready
 from app.api.requests import create_request
 from app.api.routing import RoutingController
+from app.api.survey import satisfaction_barometer
 from app.api.templates import TemplatesController
 from app.api.tickets import get_ticket
 from app.api.twilio import twilio_sms, twilio_status
@@ -38,6 +39,7 @@ from app.queue import ArqQueue, InProcessQueue
 from app.settings import Settings, get_settings
 from app.web.receipt import receipt
 from app.web.request_form import request_form, submit_request_form
+from app.web.survey import survey_comment, survey_page
 
 log = logging.getLogger("guichet.app")
 WEB = Path(__file__).parent / "web"
@@ -100,7 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_citizen_record, get_citizen_timeline,
             request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
             DuplicatesController, TemplatesController,
-            contacts_router(settings), receipt,
+            contacts_router(settings), receipt, survey_page, survey_comment, satisfaction_barometer,
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],
         dependencies={

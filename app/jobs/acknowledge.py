@@ -17,19 +17,23 @@ from crm.types import Channel
 from replies.models import Step
 from replies.outbox import find_delivery, queue_delivery
 from replies.templates import find_template, render
+from routing.categories import notify_steps_of
 
 log = logging.getLogger("guichet.jobs.acknowledge")
 # Channels an acknowledgement can leave on; a printed letter or a call back is a person's job.
 SENT_CHANNELS = (Channel.EMAIL.value, Channel.SMS.value)
 
 
-def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None) -> dict[str, str]:
-    """In-Reply-To and References pointing at the citizen's mail, so their client threads;
-    Reply-To carrying the ticket's token, so a reply finds its ticket even without them."""
+def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None,
+                  previous: str | None = None) -> dict[str, str]:
+    """In-Reply-To and References pointing at the citizen's mail (and at `previous`, our last
+    mail on the ticket, when there is one), so their client threads; Reply-To carrying the
+    ticket's token, so a reply finds its ticket even without them."""
     headers = {}
-    if inbound.rfc_message_id:
-        chain = [*(inbound.meta.get("references") or []), inbound.rfc_message_id]
-        headers |= {"In-Reply-To": inbound.rfc_message_id, "References": " ".join(dict.fromkeys(chain))}
+    chain = [*(inbound.meta.get("references") or []), *([inbound.rfc_message_id] if inbound.rfc_message_id else []),
+             *([previous] if previous else [])]
+    if chain:
+        headers |= {"In-Reply-To": previous or inbound.rfc_message_id, "References": " ".join(dict.fromkeys(chain))}
     if reply_address:
         if ticket.reply_token is None:  # a ticket from before reply tokens
             ticket.reply_token = new_token()
@@ -72,7 +76,9 @@ async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticke
         default_language=settings.default_language,
     )
     problem = None
-    if channel not in SENT_CHANNELS:
+    if Step.ACKNOWLEDGEMENT.value not in await notify_steps_of(session, ticket.category_id):
+        problem = "its category does not acknowledge requests"
+    elif channel not in SENT_CHANNELS:
         problem = f"the citizen is answered by {channel}, where nothing is sent automatically"
     elif not to:
         problem = f"no {channel} address to acknowledge to"
