@@ -59,13 +59,11 @@ def reply_target(messages: list[Message]) -> Message | None:
     return None
 
 
-def last_sent_email_id(messages: list[Message]) -> str | None:
-    """The Message-ID of our latest mail on the ticket: what a notification replies to."""
-    for message in reversed(messages):
-        if message.direction == Direction.OUT.value and message.channel == Channel.EMAIL.value \
-                and message.rfc_message_id:
-            return message.rfc_message_id
-    return None
+def email_thread(messages: list[Message]) -> list[str]:
+    """The Message-IDs of the ticket's mails, theirs and ours, in order: what a notification's
+    References carry (auto-replies left out), its In-Reply-To the latest."""
+    return [m.rfc_message_id for m in messages
+            if m.channel == Channel.EMAIL.value and m.rfc_message_id and not m.meta.get("auto_reply")]
 
 
 async def _decided_against(session: AsyncSession, ticket_id: int, event_id: int, step: str) -> bool:

@@ -22,18 +22,21 @@ from routing.categories import notify_steps_of
 log = logging.getLogger("guichet.jobs.acknowledge")
 # Channels an acknowledgement can leave on; a printed letter or a call back is a person's job.
 SENT_CHANNELS = (Channel.EMAIL.value, Channel.SMS.value)
+MAX_REFERENCES = 20
 
 
 def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None,
-                  previous: str | None = None) -> dict[str, str]:
-    """In-Reply-To and References pointing at the citizen's mail (and at `previous`, our last
-    mail on the ticket, when there is one), so their client threads; Reply-To carrying the
-    ticket's token, so a reply finds its ticket even without them."""
+                  thread: list[str] | None = None) -> dict[str, str]:
+    """In-Reply-To and References pointing at the citizen's mail (or, given the `thread` of the
+    ticket's Message-IDs in order, at its latest), so their client threads; Reply-To carrying
+    the ticket's token, so a reply finds its ticket even without them."""
     headers = {}
-    chain = [*(inbound.meta.get("references") or []), *([inbound.rfc_message_id] if inbound.rfc_message_id else []),
-             *([previous] if previous else [])]
+    chain = list(dict.fromkeys([*(inbound.meta.get("references") or []),
+                                *([inbound.rfc_message_id] if inbound.rfc_message_id else []), *(thread or [])]))
+    if len(chain) > MAX_REFERENCES:  # the first (the thread's root) and the latest, as RFC 5322 suggests
+        chain = [chain[0], *chain[-(MAX_REFERENCES - 1):]]
     if chain:
-        headers |= {"In-Reply-To": previous or inbound.rfc_message_id, "References": " ".join(dict.fromkeys(chain))}
+        headers |= {"In-Reply-To": chain[-1], "References": " ".join(chain)}
     if reply_address:
         if ticket.reply_token is None:  # a ticket from before reply tokens
             ticket.reply_token = new_token()

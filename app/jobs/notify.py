@@ -14,7 +14,7 @@ from crm import tickets
 from crm.columns import utcnow
 from crm.models import EventKind, TicketEvent
 from crm.types import Channel
-from replies.notify import last_sent_email_id, queue_notification, reply_target, steps_for_change
+from replies.notify import email_thread, queue_notification, reply_target, steps_for_change
 from routing.categories import notify_steps_of
 
 log = logging.getLogger("guichet.jobs.notify")
@@ -48,7 +48,7 @@ async def notify_status_change(ctx: dict[str, Any], event_id: int) -> str:
         target = reply_target(history)
         sms = ticket.reply_channel == Channel.SMS.value
         held_until = sms_quiet_hours(settings).not_before(now()) if sms else None
-        previous = last_sent_email_id(history)
+        thread = email_thread(history)
         for step in steps:
             email = ticket.reply_channel == Channel.EMAIL.value
             header_id = make_msgid(domain=settings.mail_domain) if email else None
@@ -57,11 +57,12 @@ async def notify_status_change(ctx: dict[str, Any], event_id: int) -> str:
                 context=await reply_context(session, ticket, settings, step=step),
                 default_language=settings.default_language, not_before=held_until,
                 header_message_id=header_id,
-                headers=email_headers(ticket, target, settings.reply_address, previous)
+                headers=email_headers(ticket, target, settings.reply_address, thread)
                 if email and target is not None else None,
             )
             if notice.delivery_id is not None:
-                previous = header_id or previous  # the survey threads under the resolution
+                if header_id:
+                    thread.append(header_id)  # the survey threads under the resolution
                 if notice.not_before is None:
                     ready.append(notice.delivery_id)
         await session.commit()
