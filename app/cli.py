@@ -213,12 +213,14 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
         return
-    table = Table("id", "ticket", "channel", "to", "subject", "state", "leaves")
+    table = Table("id", "ticket", "channel", "to", "subject", "state")
     for row in rows:
         code = f" {row['error_code']}" if row["error_code"] else ""
+        # A queued message held back (SMS quiet hours, a retry's backoff) says when it leaves.
+        until = (f" until {row['not_before'][:16].replace('T', ' ')} UTC"
+                 if row["not_before"] and row["state"] == "queued" else "")
         table.add_row(str(row["id"]), row["ticket_reference"] or "-", row["channel"], row["to"],
-                      row["subject"] or row["body"][:40], row["state"] + code,
-                      row["not_before"][:16].replace("T", " ") + " UTC" if row["not_before"] else "-")
+                      row["subject"] or row["body"][:40], row["state"] + code + until)
     out.print(table if rows else "the outbox is empty")
 
 
