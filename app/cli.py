@@ -202,6 +202,9 @@ def categories_add(
     sla_first_response: Annotated[int | None, typer.Option(help="first-response target, business minutes")] = None,
     sla_resolution: Annotated[int | None, typer.Option(help="resolution target, business minutes")] = None,
     escalate: Annotated[str, typer.Option(help="on breach: raise_priority,supervisor_queue")] = "",
+    notify: Annotated[str | None, typer.Option(
+        help="steps the citizen is told about, e.g. acknowledgement,more_information_needed,status_changed,"
+             "resolved,satisfaction_survey; 'none' for none; unset: unchanged (new: all but status_changed)")] = None,
 ) -> None:
     """Add or update a category of requests."""
     names = {"fr": name, **({"en": name_en} if name_en else {}), **({"ar": name_ar} if name_ar else {})}
@@ -212,6 +215,8 @@ def categories_add(
             session, slug=slug, name=name, names=names, skill_slug=skill, min_level=min_level, priority=priority,
             team_id=team_id, sla_first_response_minutes=sla_first_response,
             sla_resolution_minutes=sla_resolution, escalation=[r.strip() for r in escalate.split(",") if r.strip()],
+            notify_steps=None if notify is None else [s.strip() for s in notify.split(",")
+                                                      if s.strip() and s.strip() != "none"],
         )).id
 
     _in_session(work)
@@ -227,6 +232,7 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
         return [
             {"id": d.id, "channel": d.channel, "to": d.to, "subject": d.subject, "body": d.body,
              "state": d.state, "ticket_reference": reference, "segments": d.segments,
+             "not_before": d.not_before.isoformat() if d.not_before else None,
              "encoding": d.encoding, "provider_status": d.provider_status, "error_code": d.error_code,
              "error": d.last_error}
             for d, reference in await list_outbox(session, limit=limit)
@@ -240,8 +246,11 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
     table = Table("id", "ticket", "channel", "to", "subject", "state")
     for row in rows:
         code = f" {row['error_code']}" if row["error_code"] else ""
+        # A queued message held back (SMS quiet hours, a retry's backoff) says when it leaves.
+        until = (f" until {row['not_before'][:16].replace('T', ' ')} UTC"
+                 if row["not_before"] and row["state"] == "queued" else "")
         table.add_row(str(row["id"]), row["ticket_reference"] or "-", row["channel"], row["to"],
-                      row["subject"] or row["body"][:40], row["state"] + code)
+                      row["subject"] or row["body"][:40], row["state"] + code + until)
     out.print(table if rows else "the outbox is empty")
 
 

@@ -26,6 +26,7 @@ from app.api.outbox import FrontDeskController, OutboxController
 from app.api.replies import RepliesController
 from app.api.requests import create_request
 from app.api.routing import RoutingController
+from app.api.survey import satisfaction_barometer
 from app.api.templates import TemplatesController
 from app.api.tickets import get_ticket
 from app.api.twilio import twilio_sms, twilio_status
@@ -39,6 +40,7 @@ from app.queue import ArqQueue, InProcessQueue
 from app.settings import Settings, get_settings
 from app.web import web_router
 from app.web.sessions import csrf_config, load_secret_key, session_config, session_store
+from app.web.survey import survey_comment, survey_page
 from app.web.throttle import Throttle
 
 log = logging.getLogger("guichet.app")
@@ -105,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_citizen_record, get_citizen_timeline,
             twilio_sms, twilio_status, RoutingController,
             DuplicatesController, TemplatesController, RepliesController, OutboxController,
-            FrontDeskController,
+            FrontDeskController, survey_page, survey_comment, satisfaction_barometer,
             contacts_router(settings), web_router(settings),
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],

@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, get_day_names
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.settings import Settings
+from app.settings import Settings, secret_key
+from crm.columns import utcnow
 from crm.models import Citizen, Ticket
 from crm.threading import short_reference
 from replies.models import Step
 from replies.rendering import salutation, status_label, step_label
+from replies.survey import SCORES, survey_links
 from routing.categories import localised_name
 from routing.models import Agent, Category, Team, TicketRouting
 
@@ -76,11 +78,14 @@ async def reply_context(session: AsyncSession, ticket: Ticket, settings: Setting
                   "signature": f"{agent.name}\n{settings.service_name}" if agent and agent.name else None},
         "service": service["service"],
         "links": {**service["links"],
-                  "tracking": f"{settings.public_url.rstrip('/')}/track?reference={ticket.reference}"},
+                  "tracking": f"{settings.public_url.rstrip('/')}/track?reference={ticket.reference}",
+                  **(survey_links(secret_key(settings), settings.public_url, ticket.id, utcnow())
+                     if step == Step.SATISFACTION_SURVEY.value else {})},
     }
 
 
 def help_context(settings: Settings) -> dict[str, Any]:
     """What the answer to an SMS HELP sees: about the service, not about any request."""
     return {"service": {"name": settings.service_name, "opening_hours": None},
-            "links": {"request": f"{settings.public_url.rstrip('/')}/request", "tracking": None}}
+            "links": {"request": f"{settings.public_url.rstrip('/')}/request", "tracking": None,
+                      "survey": None, **{f"survey_{n}": None for n in SCORES}}}

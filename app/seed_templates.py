@@ -141,24 +141,39 @@ EMAIL: Texts = {
         "{{ citizen.salutation }},\n\n"
         "Votre demande {{ ticket.reference }} a été traitée récemment. Pour nous aider à mieux vous "
         "servir, pourriez-vous nous dire ce que vous en avez pensé ?\n\n"
-        "Répondez simplement à ce message par une note de 1 (pas du tout satisfait) à 5 (très "
-        "satisfait), et si vous le souhaitez un commentaire.\n\n"
+        "Un clic suffit, sur la note de votre choix :\n"
+        "5 - très satisfait : {{ links.survey_5 }}\n"
+        "4 - satisfait : {{ links.survey_4 }}\n"
+        "3 - moyennement satisfait : {{ links.survey_3 }}\n"
+        "2 - peu satisfait : {{ links.survey_2 }}\n"
+        "1 - pas du tout satisfait : {{ links.survey_1 }}\n\n"
+        "Vous pourrez ensuite ajouter un commentaire si vous le souhaitez.\n\n"
         "Merci pour le temps que vous nous accordez.\n\n" + _FR_SIGN, None),
     ("satisfaction_survey", "email", "en"): (
         "How did we do with your request {{ ticket.reference }}?",
         "{{ citizen.salutation }},\n\n"
         "Your request {{ ticket.reference }} was recently resolved. To help us serve you better, "
         "could you tell us how it went?\n\n"
-        "Simply reply to this message with a score from 1 (not at all satisfied) to 5 (very "
-        "satisfied), and a comment if you wish.\n\n"
+        "One click is enough, on the score of your choice:\n"
+        "5 - very satisfied: {{ links.survey_5 }}\n"
+        "4 - satisfied: {{ links.survey_4 }}\n"
+        "3 - fairly satisfied: {{ links.survey_3 }}\n"
+        "2 - not very satisfied: {{ links.survey_2 }}\n"
+        "1 - not at all satisfied: {{ links.survey_1 }}\n\n"
+        "You can then add a comment if you wish.\n\n"
         "Thank you for your time.\n\n" + _EN_SIGN, None),
     ("satisfaction_survey", "email", "ar"): (
         "رأيكم في معالجة طلبكم {{ ticket.reference }}",
         "{{ citizen.salutation }}،\n\n"
         "تمت مؤخرا معالجة طلبكم {{ ticket.reference }}. لمساعدتنا على تحسين خدماتنا، "
         "هل يمكنكم إخبارنا برأيكم؟\n\n"
-        "يكفي الرد على هذه الرسالة بتقييم من 1 (غير راض إطلاقا) إلى 5 (راض جدا)، "
-        "مع تعليق إن رغبتم في ذلك.\n\n"
+        "تكفي نقرة واحدة على التقييم الذي تختارونه:\n"
+        "5 - راض جدا: {{ links.survey_5 }}\n"
+        "4 - راض: {{ links.survey_4 }}\n"
+        "3 - راض نوعا ما: {{ links.survey_3 }}\n"
+        "2 - غير راض كثيرا: {{ links.survey_2 }}\n"
+        "1 - غير راض إطلاقا: {{ links.survey_1 }}\n\n"
+        "يمكنكم بعد ذلك إضافة تعليق إن رغبتم في ذلك.\n\n"
         "شكرا على وقتكم.\n\n" + _AR_SIGN, None),
     # --- opt-out confirmation (about an address, not a request) ---
     ("opt_out_confirmation", "email", "fr"): (

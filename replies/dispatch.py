@@ -14,6 +14,7 @@ from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
 from replies.reach import is_permanent_failure, propose_fallback
+from replies.outbox import confirms_opt_out
 from replies.rendering import plain_to_html
 
 # A send that has been `sending` this long lost its worker.
@@ -87,7 +88,8 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
         return None
     if delivery.not_before is not None and delivery.not_before > now:
         return None  # backing off; the deferred job will come
-    if await opted_out(session, delivery.channel, [delivery.to]):  # asked now, not when queued
+    if not confirms_opt_out(delivery) and await opted_out(session, delivery.channel, [delivery.to]):
+        # asked now, not when queued
         await _set_state(session, delivery, DeliveryState.BLOCKED,
                          f"not sent: {delivery.to} opted out of {delivery.channel} (STOP)")
         await propose_fallback(session, delivery)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from crm.columns import UTCDateTime, utcnow
@@ -90,7 +90,8 @@ class Delivery(SQLModel, table=True):
     # SMS: what it costs, counted before sending (channels.sms.segments).
     encoding: str | None = Field(default=None, max_length=10)
     segments: int | None = None
-    not_before: datetime | None = Field(default=None, sa_type=UTCDateTime)  # retry backoff
+    # Not sent before: a retry's backoff, or the end of SMS quiet hours (replies.quiet_hours).
+    not_before: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -132,3 +133,17 @@ class ReplyChoice(SQLModel, table=True):
     inbound_text: str = Field(default="", max_length=1000)  # what it answered, folded (replies.suggest.fold)
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class SatisfactionAnswer(SQLModel, table=True):
+    """The citizen's score for a resolved request: one per ticket, a second answer replaces it."""
+
+    __tablename__ = "satisfaction_answer"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    score: int  # 1 (not at all satisfied) to 5 (very satisfied)
+    channel: str = Field(max_length=20)  # how the answer came: sms, email (the link)
+    comment: str | None = Field(default=None, max_length=2000)
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)

@@ -15,6 +15,18 @@ from replies.models import Delivery, DeliveryState
 from replies.templates import Rendered
 
 
+OPT_OUT_CONFIRMATION_PREFIX = "opt_out_confirmation:"
+
+
+def opt_out_confirmation_key(event_id: int) -> str:
+    """The confirmation of a STOP: the one message an opt-out lets through (it says so)."""
+    return f"{OPT_OUT_CONFIRMATION_PREFIX}{event_id}"
+
+
+def confirms_opt_out(delivery: Delivery) -> bool:
+    return delivery.dedupe_key.startswith(OPT_OUT_CONFIRMATION_PREFIX)
+
+
 async def find_delivery(session: AsyncSession, dedupe_key: str) -> Delivery | None:
     return (await session.exec(select(Delivery).where(Delivery.dedupe_key == dedupe_key))).first()
 

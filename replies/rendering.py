@@ -37,7 +37,9 @@ SCHEMA: dict[str, frozenset[str]] = {
                          "due_date"}),
     "agent": frozenset({"name", "first_name", "signature"}),
     "service": frozenset({"name", "opening_hours"}),
-    "links": frozenset({"tracking", "request"}),
+    # survey: the satisfaction page; survey_1 ... survey_5: one click records that score (the
+    # satisfaction_survey step only; empty elsewhere).
+    "links": frozenset({"tracking", "request", "survey", *(f"survey_{n}" for n in range(1, 6))}),
 }
 # The answer to an SMS HELP or STOP is about the service and a number: there is no citizen,
 # ticket or agent.
@@ -390,7 +392,12 @@ def sample_contexts(step: str, language: str, *, service_name: str = SAMPLE_SERV
                  ("the longest names", (long_first, long_last, True))]
     samples = []
     for label, person in cases:
-        links = {"tracking": None, "request": f"{public_url}/request"}
+        links = {"tracking": None, "request": f"{public_url}/request", "survey": None,
+                 **{f"survey_{n}": None for n in range(1, 6)}}
+        if step == Step.SATISFACTION_SURVEY.value:  # a signed token is about this long
+            token = "eyJ0Ijo0MiwiaSI6MTc4MDAwMDAwMCwicyI6NX0.q1w2e3r4t5y6u7i8o9p0a1s2"
+            links |= {"survey": f"{public_url}/survey/{token}",
+                      **{f"survey_{n}": f"{public_url}/survey/{token}" for n in range(1, 6)}}
         context: dict[str, Any] = {
             "service": {"name": service_name, "opening_hours": _SAMPLE_HOURS.get(language, _SAMPLE_HOURS["en"])},
             "links": links,

@@ -16,7 +16,8 @@ from routing.models import Role
 from tests.conftest import Stack, running, seed
 
 # Open to everybody: the citizen's pages, signing in, and the Bearer-token receipt of the API.
-PUBLIC_PAGES = {"/", "/request", "/track", "/login", "/receipts/{reference:str}"}
+# The survey page is reached from a link in a citizen's mail; its signed token is the access.
+PUBLIC_PAGES = {"/", "/request", "/track", "/login", "/receipts/{reference:str}", "/survey/{token:str}"}
 NOT_PAGES = ("/api/", "/webhooks/", "/schema", "/static", "/health", "/ready")
 SAMPLE = {"{reference:str}": "GRU-2026-000001"}
 ROLE_EMAIL = {a.role: a.email for a in AGENTS}  # frontdesk, agent, supervisor from the demo
