@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from litestar import Request, get
+from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from app.web.guard import require_role
@@ -61,7 +63,9 @@ async def change_events(sessionmaker, agent_id: int, *, want_queue: bool, refere
 
 
 @get("/events", include_in_schema=False, guards=[require_role(*WORKERS)])
-async def events(request: Request, agent: Agent, queue: bool = False, ticket: str = "") -> ServerSentEvent:
-    return ServerSentEvent(change_events(request.app.state.sessionmaker, agent.id, want_queue=queue,
+async def events(request: Request, agent: Agent, ticket: str = "",
+                 watch_queue: Annotated[bool, Parameter(query="queue")] = False) -> ServerSentEvent:
+    """?queue=true: the agent's work list; ?ticket=REF: one ticket (both may be asked)."""
+    return ServerSentEvent(change_events(request.app.state.sessionmaker, agent.id, want_queue=watch_queue,
                                          reference=ticket.strip().upper()[:40]),
                            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
