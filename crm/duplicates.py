@@ -242,3 +242,25 @@ async def merge_pair(session: AsyncSession, pair_id: int, *, survivor_id: int | 
     merged_id = ids[1] if survivor_id == ids[0] else ids[0]
     return await merge_citizens(session, survivor_id=survivor_id, merged_id=merged_id, actor_id=actor_id,
                                 reason=reason)
+
+
+async def duplicates_of(session: AsyncSession, citizen_id: int, *, agent_id: int | None,
+                        limit: int = 5) -> list[tuple[DuplicateView, CitizenSummary]]:
+    """The open pairs this citizen is in, highest score first, each with the other citizen."""
+    ca, cb = aliased(Citizen), aliased(Citizen)
+    pairs = list((await session.exec(
+        select(DuplicatePair).join(ca, ca.id == DuplicatePair.citizen_a_id).join(cb, cb.id == DuplicatePair.citizen_b_id)
+        .where(DuplicatePair.status == DuplicateStatus.OPEN.value,
+               or_(DuplicatePair.citizen_a_id == citizen_id, DuplicatePair.citizen_b_id == citizen_id),
+               col(ca.merged_into_id).is_(None), col(cb.merged_into_id).is_(None))
+        .order_by(col(DuplicatePair.score).desc(), col(DuplicatePair.id)).limit(limit))).all())
+    summaries = await citizen_summaries(session, {i for p in pairs for i in (p.citizen_a_id, p.citizen_b_id)})
+    if agent_id is not None and pairs:
+        session.add_all([AccessRecord(agent_id=agent_id, action="duplicates", subject_type="citizen",
+                                      subject_id=i) for i in sorted(summaries)])
+    found = []
+    for p in pairs:
+        view = DuplicateView(p.id, p.score, list(p.reasons), p.status, p.created_at, p.decided_by, p.decided_at,
+                             summaries[p.citizen_a_id], summaries[p.citizen_b_id])
+        found.append((view, view.b if p.citizen_a_id == citizen_id else view.a))
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -378,3 +379,20 @@ async def resolve_at_desk(session: AsyncSession, ticket: Ticket, agent_id: int) 
                        kind=EventKind.ASSIGNED)
     await set_status(session, ticket, TicketStatus.RESOLVED, reason="resolved on the spot",
                      actor_type="agent", actor_id=agent_id, data={"resolved_on_the_spot": True})
+
+
+async def add_note(session: AsyncSession, ticket: Ticket, text: str, *, agent_id: int) -> TicketEvent:
+    """An agent's internal note (never shown to the citizen)."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("the note is empty", fields={"note": "required"})
+    ticket.updated_at = utcnow()
+    return await record_event(session, ticket.id, EventKind.NOTE, reason=text[:4000], actor_type="agent",
+                              actor_id=agent_id, data={"internal": True})
+
+
+async def ticket_version(session: AsyncSession, ticket_id: int) -> str:
+    """Changes whenever something happens on the ticket (every change writes an event)."""
+    latest_event = (await session.exec(select(func.max(TicketEvent.id)).where(TicketEvent.ticket_id == ticket_id))).one()
+    latest_message = (await session.exec(select(func.max(Message.id)).where(Message.ticket_id == ticket_id))).one()
+    return f"{latest_event}/{latest_message}"

@@ -24,6 +24,7 @@ async def home(request: Request) -> Redirect:
 
 def web_router(settings: Settings) -> Router:
     from app.web import account, desk, receipt, request_form, track
+    from app.web import live, queue, ticket_page
     from app.web.guard import current_agent
 
     return Router("/", route_handlers=[
@@ -31,6 +32,8 @@ def web_router(settings: Settings) -> Router:
         receipt.desk_receipt, account.login_page, account.login, account.logout, account.account_page,
         account.change_password, account.change_language, track.track_form, track.track,
         desk.desk_router(settings),
+        queue.queue_page, queue.take, ticket_page.ticket_page, ticket_page.set_status, ticket_page.add_note,
+        ticket_page.reply, live.events,
     ], dependencies={"agent": Provide(current_agent)}, response_headers=[
         ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
         ResponseHeader(name="Referrer-Policy", value="same-origin"),

@@ -27,6 +27,7 @@ class NavItem:
 NAV = (
     NavItem("/desk", "Front desk", STAFF),
     NavItem("/account", "My account", STAFF),
+    NavItem("/queue", "My queue", (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)),
 )
 
 

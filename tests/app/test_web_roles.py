@@ -20,6 +20,9 @@ from tests.conftest import Stack, running, seed
 PUBLIC_PAGES = {"/", "/request", "/track", "/login", "/receipts/{reference:str}", "/survey/{token:str}"}
 NOT_PAGES = ("/api/", "/webhooks/", "/schema", "/static", "/health", "/ready")
 SAMPLE = {"{reference:str}": "GRU-2026-000001"}
+# Never-ending answers (Server-Sent Events): the guard is checked here (anonymous, other roles);
+# what an allowed role gets is a browser test's business (tests/e2e/test_web_queue.py).
+STREAMS = {"/events"}
 ROLE_EMAIL = {a.role: a.email for a in AGENTS}  # frontdesk, agent, supervisor from the demo
 
 
@@ -56,7 +59,8 @@ async def test_the_whole_matrix_of_pages_and_roles(settings) -> None:
     await seed(settings.database_url)
     async with running(settings) as stack:
         routes = [(m, p, roles_of(h)) for m, p, h in page_routes(stack.app) if roles_of(h) is not None]
-        assert {"/desk", "/account", "/desk/requests"} <= {p for _, p, _ in routes}
+        assert {"/desk", "/account", "/desk/requests", "/queue", "/tickets/{reference:str}", "/events"} \
+            <= {p for _, p, _ in routes}
         # Anonymous: the sign-in page, remembering where they wanted to go (GETs), or no CSRF
         # token at all for a POST (a browser that has not signed in holds none).
         for method, path, _ in routes:
@@ -73,7 +77,7 @@ async def test_the_whole_matrix_of_pages_and_roles(settings) -> None:
             stack.client.cookies.clear()
             await stack.sign_in(ROLE_EMAIL[role.value])
             for method, path, roles in routes:
-                if method != "GET":
+                if method != "GET" or (path in STREAMS and role.value in roles):
                     continue
                 response = await stack.client.get(url(path))
                 expected = {200, 404} if role.value in roles else {403}  # 404: the sample reference

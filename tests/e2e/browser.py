@@ -43,14 +43,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(tmp_path: Path) -> Iterator[tuple[str, Settings]]:
-    """A seeded SQLite database and the app on http://127.0.0.1:<port> (jobs in process)."""
+def served(tmp_path: Path, **overrides) -> Iterator[tuple[str, Settings]]:
+    """A seeded SQLite database and the app on http://127.0.0.1:<port> (jobs in process);
+    `overrides`: settings of the test's own."""
     port = _free_port()
     url = f"sqlite+aiosqlite:///{tmp_path / 'guichet.db'}"
     migrations.upgrade(url)
     asyncio.run(seed(url))
     settings = base_settings(database_url=url, public_url=f"http://127.0.0.1:{port}",
-                             session_dir=str(tmp_path / "sessions"), attachment_dir=str(tmp_path / "attachments"))
+                             session_dir=str(tmp_path / "sessions"), attachment_dir=str(tmp_path / "attachments"),
+                             **overrides)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
                                            access_log=False, lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
