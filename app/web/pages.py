@@ -27,6 +27,7 @@ class NavItem:
 NAV = (
     NavItem("/desk", "Front desk", STAFF),
     NavItem("/account", "My account", STAFF),
+    NavItem("/supervisor", "Supervision", (Role.SUPERVISOR, Role.ADMIN)),
 )
 
 
