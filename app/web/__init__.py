@@ -23,7 +23,7 @@ async def home(request: Request) -> Redirect:
 
 
 def web_router(settings: Settings) -> Router:
-    from app.web import account, desk, receipt, request_form, supervisor, supervisor_review, track
+    from app.web import account, desk, receipt, request_form, supervisor, supervisor_review, supervisor_stats, track
     from app.web.guard import current_agent
 
     return Router("/", route_handlers=[
@@ -31,7 +31,7 @@ def web_router(settings: Settings) -> Router:
         receipt.desk_receipt, account.login_page, account.login, account.logout, account.account_page,
         account.change_password, account.change_language, track.track_form, track.track,
         desk.desk_router(settings),
-        *supervisor.ROUTES, *supervisor_review.ROUTES,
+        *supervisor.ROUTES, *supervisor_review.ROUTES, *supervisor_stats.ROUTES,
     ], dependencies={"agent": Provide(current_agent)}, response_headers=[
         ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
         ResponseHeader(name="Referrer-Policy", value="same-origin"),

@@ -159,3 +159,17 @@ async def test_quarantine_lists_and_replays(stack: Stack) -> None:
     await stack.drain()
     assert "ParseError" in (await stack.client.get("/supervisor/inbound")).text  # still broken: back in quarantine
     assert (await stack.client.get("/supervisor/outbox")).status_code == 200
+
+
+async def test_statistics_page_and_csv(stack: Stack) -> None:
+    await overload_amina(stack, 3)
+    await stack.sign_in(AMINA)
+    assert (await stack.client.get("/supervisor/stats")).status_code == 403
+    assert (await stack.client.get("/supervisor/stats.csv")).status_code == 403
+    stack.client.cookies.clear()
+    await stack.sign_in(CLAIRE)
+    page = (await stack.client.get("/supervisor/stats")).text
+    assert '<svg role="img"' in page and '<title id="by-channel-title">' in page
+    csv_response = await stack.client.get("/supervisor/stats.csv")
+    assert csv_response.status_code == 200 and csv_response.headers["content-type"].startswith("text/csv")
+    assert "summary,tickets,3" in csv_response.text and "channel,webform,3" in csv_response.text
