@@ -364,3 +364,9 @@ async def unmerge(session: AsyncSession, *, merge_id: int, actor_id: int | None,
             "tickets": len(snap["tickets"]), "messages": len(snap["messages"])}
     await _record(session, merge, undone=True, actor_id=actor_id, reason=reason, data=data)
     return merge
+
+
+async def recent_merges(session: AsyncSession, *, limit: int = 20) -> list[CitizenMerge]:
+    """The latest merges still in place, newest first (what a supervisor may want to undo)."""
+    return list((await session.exec(select(CitizenMerge).where(col(CitizenMerge.undone_at).is_(None))
+                                    .order_by(col(CitizenMerge.id).desc()).limit(limit))).all())

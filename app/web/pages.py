@@ -28,6 +28,7 @@ NAV = (
     NavItem("/desk", "Front desk", STAFF),
     NavItem("/account", "My account", STAFF),
     NavItem("/queue", "My queue", (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)),
+    NavItem("/supervisor", "Supervision", (Role.SUPERVISOR, Role.ADMIN)),
 )
 
 
