@@ -10,13 +10,14 @@ from pydantic import BaseModel, Field
 from routing.models import Agent
 from routing.rebalance import Move
 from routing.sla_watch import notifications_of
-from routing.supervision import (apply_moves, change_status, edit_agent, move_ticket, move_tickets, rebalance_plan, release_ticket, require_supervisor,
+from routing.supervision import (apply_moves, edit_agent, move_ticket, move_tickets, rebalance_plan, release_ticket, require_supervisor,
                                  set_presence, take_ticket, workload)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import provide_agent
 from app.queue import JobQueue, enqueue_after_commit
 from app.settings import Settings, routing_config
+from app.status_change import change_status_and_follow_up
 
 
 class MoveIn(BaseModel):
@@ -152,14 +153,8 @@ class RoutingController(Controller):
           status_code=200)
     async def status(self, reference: str, data: StatusIn, agent: Agent, db_session: AsyncSession,
                      queue: JobQueue) -> dict[str, Any]:
-        ticket, change = await change_status(db_session, reference, data.status, by=agent,
-                                             why=data.why or "no reason given")
-        holder = ticket.assignee_id
-        await db_session.commit()
-        if change is not None:  # the citizen is told, when the category says so
-            await enqueue_after_commit(queue, "notify_status_change", change)
-        if holder is not None and ticket.status in ("resolved", "closed"):
-            await enqueue_after_commit(queue, "fill_agent", holder)
+        ticket = await change_status_and_follow_up(db_session, queue, reference, data.status, by=agent,
+                                                   why=data.why or "no reason given")
         return {"reference": ticket.reference, "status": ticket.status}
 
     @get("/notifications", summary="Your notifications (SLA at risk or breached, escalations), newest first")

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.agent_reply import ReplyIn, preview_reply, send_reply
 from app.queue import JobQueue, enqueue_after_commit
 from app.settings import Settings
+from app.status_change import change_status_and_follow_up
 from app.ticket_workspace import ticket_workspace
 from app.web.guard import require_role
 from app.web.pages import render
@@ -28,7 +29,6 @@ from crm.errors import DomainError
 from replies.models import DeliveryState
 from replies.reach import REPLY_CHANNELS
 from routing.models import Agent
-from routing.supervision import change_status
 
 FORM = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 NOTICES = {"sent": "Your reply is on its way.", "status": "The status was changed.", "note": "Your note was added."}
@@ -71,16 +71,13 @@ async def ticket_page(request: Request, agent: Agent, db_session: AsyncSession, 
 async def set_status(request: Request, agent: Agent, db_session: AsyncSession, settings: Settings, queue: JobQueue,
                      reference: str, data: FORM) -> Template | Redirect:
     try:
-        ticket = await change_status(db_session, reference, data.get("status") or "", by=agent,
-                                     why=(data.get("why") or "").strip()[:500] or "from the ticket page")
+        ticket = await change_status_and_follow_up(
+            db_session, queue, reference, data.get("status") or "", by=agent,
+            why=(data.get("why") or "").strip()[:500] or "from the ticket page")
     except DomainError as exc:
         await db_session.rollback()
         return await _page(request, agent, db_session, settings, reference, error=exc.message,
                            status_code=exc.status_code)
-    holder, status = ticket.assignee_id, ticket.status
-    await db_session.commit()
-    if holder is not None and status in ("resolved", "closed"):
-        await enqueue_after_commit(queue, "fill_agent", holder)
     return Redirect(f"/tickets/{ticket.reference}?done=status", status_code=303)
 
 
