@@ -31,7 +31,9 @@ SESSION_COOKIE = "guichet_session"
 CSRF_COOKIE = "guichet_csrf"
 SESSION_HOURS = 10  # a working day; then sign in again
 SECRET_FILE = Path("var/secret_key")
-NOT_FOR_PAGES = ["^/api/", "^/webhooks/"]  # token- or signature-authenticated: no cookies, no CSRF
+# Token- or signature-authenticated routes, probes and the schema: no session, no CSRF cookie —
+# a health check must answer even when the session store (Redis) is down.
+NOT_FOR_PAGES = ["^/api/", "^/webhooks/", "^/health$", "^/ready$", "^/schema"]
 _NEW_ID = "guichet.new_session_id"
 
 
