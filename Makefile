@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-sqlite lint bench lock clean
+AXE := node_modules/axe-core/axe.min.js
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: install browser demo test test-sqlite lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +15,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser tests' tools: Debian's Chromium (Playwright's own download does not work
+# offline) and axe-core from the npm registry (package-lock.json).
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(AXE)
+
+browser: $(AXE)
+	test -x $(CHROMIUM) || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+install: $(STAMP) browser
 
 demo: $(STAMP)
 	$(BIN)/guichet demo --host 127.0.0.1 --port 8000
@@ -23,11 +35,11 @@ lint: $(STAMP)
 
 # Runs the whole suite on SQLite, and on PostgreSQL + Redis when they answer
 # (under CI=true a missing service fails the run instead of being skipped).
-test: $(STAMP) lint
+test: $(STAMP) browser lint
 	$(BIN)/python -m tests.services > $(VENV)/test-services.env
 	set -a && . ./$(VENV)/test-services.env && set +a && $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -39,4 +51,4 @@ lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) var/*.db .pytest_cache
+	rm -rf $(VENV) var/*.db .pytest_cache node_modules

@@ -94,7 +94,7 @@ def db_downgrade(revision: str) -> None:
 @cli.command()
 def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Migrate, seed demo categories, agents and templates, then serve."""
-    from app.seeds import AGENTS, seed_demo_agents, seed_reference_data
+    from app.seeds import AGENTS, DEMO_PASSWORD, seed_demo_agents, seed_reference_data
 
     settings = get_settings()
     migrations.upgrade(settings.database_url)
@@ -111,11 +111,13 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
 Guichet demo — {settings.service_name}
 
   Citizen form     {base}/request   (English: {base}/request?lang=en)
+  Track a request  {base}/track
+  Agents sign in   {base}/login   password for every demo agent: {DEMO_PASSWORD}
   API docs         {base}/schema
   Health           {base}/health
 
   Supervisor token (Claire Dubois): {token}
-  Demo agents (a new token: guichet agents token EMAIL):
+  Demo agents (sign in with the email above; a new API token: guichet agents token EMAIL):
 {agents}
 
   Try it:
@@ -159,6 +161,34 @@ def agents_token(email: str) -> None:
     print(_in_session(work))
 
 
+@agents_cli.command("password")
+def agents_password(
+    email: str,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="read the password from the first line of standard input")] = False,
+) -> None:
+    """Set the password the agent signs in to the pages with (asked twice, never echoed)."""
+    import sys
+
+    from routing.agents import check_password_rules, set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password_rules(password)
+    except DomainError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+    async def work(session: AsyncSession) -> None:
+        await set_password(session, await get_agent_by_email(session, email), password)
+
+    _in_session(work)
+    out.print(f"password set for {email}; their other sessions are signed out")
+
+
 @categories_cli.command("add")
 def categories_add(
     slug: str,
@@ -172,6 +202,9 @@ def categories_add(
     sla_first_response: Annotated[int | None, typer.Option(help="first-response target, business minutes")] = None,
     sla_resolution: Annotated[int | None, typer.Option(help="resolution target, business minutes")] = None,
     escalate: Annotated[str, typer.Option(help="on breach: raise_priority,supervisor_queue")] = "",
+    notify: Annotated[str | None, typer.Option(
+        help="steps the citizen is told about, e.g. acknowledgement,more_information_needed,status_changed,"
+             "resolved,satisfaction_survey; 'none' for none; unset: unchanged (new: all but status_changed)")] = None,
 ) -> None:
     """Add or update a category of requests."""
     names = {"fr": name, **({"en": name_en} if name_en else {}), **({"ar": name_ar} if name_ar else {})}
@@ -182,6 +215,8 @@ def categories_add(
             session, slug=slug, name=name, names=names, skill_slug=skill, min_level=min_level, priority=priority,
             team_id=team_id, sla_first_response_minutes=sla_first_response,
             sla_resolution_minutes=sla_resolution, escalation=[r.strip() for r in escalate.split(",") if r.strip()],
+            notify_steps=None if notify is None else [s.strip() for s in notify.split(",")
+                                                      if s.strip() and s.strip() != "none"],
         )).id
 
     _in_session(work)
@@ -197,6 +232,7 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
         return [
             {"id": d.id, "channel": d.channel, "to": d.to, "subject": d.subject, "body": d.body,
              "state": d.state, "ticket_reference": reference, "segments": d.segments,
+             "not_before": d.not_before.isoformat() if d.not_before else None,
              "encoding": d.encoding, "provider_status": d.provider_status, "error_code": d.error_code,
              "error": d.last_error}
             for d, reference in await list_outbox(session, limit=limit)
@@ -210,8 +246,11 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help="one JSON o
     table = Table("id", "ticket", "channel", "to", "subject", "state")
     for row in rows:
         code = f" {row['error_code']}" if row["error_code"] else ""
+        # A queued message held back (SMS quiet hours, a retry's backoff) says when it leaves.
+        until = (f" until {row['not_before'][:16].replace('T', ' ')} UTC"
+                 if row["not_before"] and row["state"] == "queued" else "")
         table.add_row(str(row["id"]), row["ticket_reference"] or "-", row["channel"], row["to"],
-                      row["subject"] or row["body"][:40], row["state"] + code)
+                      row["subject"] or row["body"][:40], row["state"] + code + until)
     out.print(table if rows else "the outbox is empty")
 
 

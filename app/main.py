@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from arq.connections import ArqRedis
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -23,8 +22,12 @@ from app.api.citizens import get_citizen_record, get_citizen_timeline, search_ci
 from app.api.contacts import contacts_router
 from app.api.duplicates import DuplicatesController
 from app.api.health import health, ready
+from app.api.outbox import FrontDeskController, OutboxController
+from app.api.replies import RepliesController
 from app.api.requests import create_request
 from app.api.routing import RoutingController
+from app.api.survey import satisfaction_barometer
+from app.api.templates import TemplatesController
 from app.api.tickets import get_ticket
 from app.api.twilio import twilio_sms, twilio_status
 from app.db import make_engine, make_sessionmaker
@@ -35,16 +38,13 @@ from app.jobs.context import build_job_context
 from app.jobs.email_idle import MailWatchers
 from app.queue import ArqQueue, InProcessQueue
 from app.settings import Settings, get_settings
-from app.web.receipt import receipt
-from app.web.request_form import request_form, submit_request_form
+from app.web import web_router
+from app.web.sessions import csrf_config, load_secret_key, session_config, session_store
+from app.web.survey import survey_comment, survey_page
+from app.web.throttle import Throttle
 
 log = logging.getLogger("guichet.app")
 WEB = Path(__file__).parent / "web"
-
-
-@get("/", include_in_schema=False)
-async def home() -> Redirect:
-    return Redirect("/request")
 
 
 async def _sweep_every(queue: InProcessQueue, seconds: int, poll_mail: bool) -> None:
@@ -57,6 +57,8 @@ async def _sweep_every(queue: InProcessQueue, seconds: int, poll_mail: bool) -> 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    secret_key = load_secret_key(settings)
+    sessions, sessions_redis = session_store(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -80,6 +82,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                                       poll_mail=bool(settings.imap_mailboxes)))
             watchers = MailWatchers(ctx)
             watchers.start()
+        app.state.throttle = Throttle(app.state.redis)
+        if sessions_redis is None:
+            Path(settings.session_dir).mkdir(parents=True, exist_ok=True)
+            await sessions.delete_expired()  # type: ignore[attr-defined]  # files of sessions long over
         try:
             yield
         finally:
@@ -91,15 +97,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await app.state.queue.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
+            if sessions_redis is not None:
+                await sessions_redis.aclose()
             await engine.dispose()
 
     return Litestar(
         route_handlers=[
-            home, health, ready, list_categories, create_request, get_ticket, search_citizens,
+            health, ready, list_categories, create_request, get_ticket, search_citizens,
             get_citizen_record, get_citizen_timeline,
-            request_form, submit_request_form, twilio_sms, twilio_status, RoutingController,
-            DuplicatesController,
-            contacts_router(settings), receipt,
+            twilio_sms, twilio_status, RoutingController,
+            DuplicatesController, TemplatesController, RepliesController, OutboxController,
+            FrontDeskController, survey_page, survey_comment, satisfaction_barometer,
+            contacts_router(settings), web_router(settings),
             create_static_files_router(path="/static", directories=[WEB / "static"]),
         ],
         dependencies={
@@ -108,7 +117,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "secret_key": secret_key}),
+        stores={"sessions": sessions},
+        middleware=[session_config(settings).middleware],
+        csrf_config=csrf_config(settings, secret_key),
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(

@@ -24,11 +24,11 @@ class JobQueue(Protocol):
                       defer_seconds: float | None = None) -> None: ...
 
 
-async def enqueue_after_commit(queue: JobQueue, function: str, record_id: int) -> None:
+async def enqueue_after_commit(queue: JobQueue, function: str, record_id: int, *, job_id: str | None = None) -> None:
     """Ask for the job that finishes a committed record; if the queue is unreachable, the
     record is safe and the sweep will ask again, so the caller's answer does not fail."""
     try:
-        await queue.enqueue(function, record_id, job_id=f"{function}:{record_id}")
+        await queue.enqueue(function, record_id, job_id=job_id or f"{function}:{record_id}")
     except Exception as exc:
         log.warning("could not enqueue %s %s (%s); the sweep will pick it up",
                     function, record_id, type(exc).__name__)

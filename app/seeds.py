@@ -1,17 +1,17 @@
-"""Demo data and the default acknowledgement and HELP templates, idempotent: running twice changes nothing."""
+"""Demo data and the default templates (app/seed_templates.py), idempotent: running twice changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm.errors import NotFound
-from replies.models import Step
-from replies.templates import find_template, save_template
-from routing.agents import create_agent, get_agent_by_email
-from routing.categories import ensure_skill, upsert_category
-from routing.teams import add_member, upsert_team
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.reply_context import sample_context, sample_help_context
+from app.seed_templates import KNOWLEDGE, TEMPLATES
+from crm.errors import NotFound
+from replies.knowledge import add_answer, find_answer
+from replies.templates import list_templates, save_template
+from routing.agents import create_agent, get_agent_by_email, set_password
+from routing.categories import category_by_slug, ensure_skill, upsert_category
+from routing.teams import add_member, upsert_team
 
 SKILLS = {
     "etat_civil": "État civil",
@@ -40,6 +40,8 @@ SLAS = {
     "social": (120, 3 * 480, ["raise_priority", "supervisor_queue"]),
     "autre": (480, 5 * 480, []),
 }
+# Every demo agent signs in to the pages with this (printed by `guichet demo`); never on a real install.
+DEMO_PASSWORD = "guichet-demo"
 TEAM = {"slug": "mairie", "name": "Mairie — accueil et services",
         "opening_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:30", "end": "17:00"},
         "holiday_country": "FR"}
@@ -65,61 +67,9 @@ AGENTS = [
               {slug: 3 for slug in SKILLS}, ("fr", "en")),
 ]
 
-ACKNOWLEDGEMENTS = {
-    ("email", "fr"): (
-        "Votre demande {{ ticket.reference }} a bien été reçue",
-        "Bonjour {{ citizen.name or 'Madame, Monsieur' }},\n\n"
-        "Nous avons bien reçu votre demande « {{ ticket.subject }} »"
-        "{% if ticket.category %} ({{ ticket.category }}){% endif %}.\n"
-        "Elle est enregistrée sous la référence {{ ticket.reference }}"
-        "{% if agent.first_name %} et confiée à {{ agent.first_name }}, qui la traitera{% else %}"
-        " et sera traitée{% endif %} dans les meilleurs délais.\n\n"
-        "Pour nous écrire à son sujet, répondez simplement à ce message en gardant la référence "
-        "dans l'objet.\n\n"
-        "Cordialement,\n{{ service.name }}\n",
-    ),
-    ("email", "en"): (
-        "Your request {{ ticket.reference }} has been received",
-        "Hello {{ citizen.name or '' }},\n\n"
-        "We have received your request \"{{ ticket.subject }}\""
-        "{% if ticket.category %} ({{ ticket.category }}){% endif %}.\n"
-        "Its reference is {{ ticket.reference }}"
-        "{% if agent.first_name %}; {{ agent.first_name }} will handle it{% endif %} as soon as possible.\n\n"
-        "To write to us about it, simply reply to this message and keep the reference in the "
-        "subject.\n\n"
-        "Kind regards,\n{{ service.name }}\n",
-    ),
-    ("email", "ar"): (
-        "تم استلام طلبكم {{ ticket.reference }}",
-        "{% if citizen.name %}السيد(ة) {{ citizen.name }}،{% else %}سيدتي، سيدي،{% endif %}\n\n"
-        "لقد توصلنا بطلبكم «{{ ticket.subject }}»{% if ticket.category %} ({{ ticket.category }}){% endif %}.\n"
-        "تم تسجيله تحت المرجع {{ ticket.reference }} وستتم معالجته في أقرب الآجال.\n\n"
-        "للتواصل معنا بخصوصه، يكفي الرد على هذه الرسالة مع الاحتفاظ بالمرجع في الموضوع.\n\n"
-        "مع خالص التحيات،\n{{ service.name }}\n",
-    ),
-    # SMS carry the short reference (2026-42), which SMS threading finds in a reply. The French
-    # text stays in GSM-7 (no "ç", "â", "ê"...), so 160 characters to an SMS instead of 70.
-    ("sms", "fr"): ("", "{{ service.name }} : demande enregistrée, réf. {{ ticket.short_reference }}. "
-                        "Répondez à ce SMS pour la compléter."),
-    ("sms", "en"): ("", "{{ service.name }}: request received, ref. {{ ticket.short_reference }}. "
-                        "Reply to this SMS to add to it."),
-    ("sms", "ar"): ("", "{{ service.name }}: تم استلام طلبكم، المرجع {{ ticket.short_reference }}. "
-                        "ردوا على هذه الرسالة لإضافة معلومات."),
-}
-
-# The answer to an SMS "HELP" / "AIDE": about the service, on no ticket.
-HELP_ANSWERS = {
-    ("sms", "fr"): ("", "{{ service.name }} : écrivez-nous ici votre demande, ou sur {{ links.request }}. "
-                        "Donnez sa réf. pour la suivre. STOP : plus de SMS."),
-    ("sms", "en"): ("", "{{ service.name }}: text us your request here, or go to {{ links.request }}. "
-                        "Give its ref. to follow it up. STOP: no more SMS."),
-    ("sms", "ar"): ("", "{{ service.name }}: لتقديم طلب، راسلونا هنا أو عبر {{ links.request }}. "
-                        "اذكروا مرجع طلبكم لمتابعته. أرسلوا STOP لإيقاف الرسائل."),
-}
-
 
 async def seed_reference_data(session: AsyncSession) -> None:
-    """Skills, categories and acknowledgement templates: what a fresh install needs to answer."""
+    """Skills, categories and templates: what a fresh install needs to answer."""
     for slug, name in SKILLS.items():
         await ensure_skill(session, slug, name)
     team = await upsert_team(session, **TEAM)
@@ -128,14 +78,35 @@ async def seed_reference_data(session: AsyncSession) -> None:
         await upsert_category(session, slug=slug, name=name, names={"fr": name, **names},
                               skill_slug=skill, team_id=team.id, sla_first_response_minutes=first,
                               sla_resolution_minutes=resolution, escalation=escalation)
-    for step, texts, sample in ((Step.ACKNOWLEDGEMENT, ACKNOWLEDGEMENTS, sample_context()),
-                                (Step.HELP, HELP_ANSWERS, sample_help_context())):
-        for (channel, language), (subject, body) in texts.items():
-            existing = await find_template(session, step=step.value, channel=channel, category_id=None,
-                                           language=language, default_language=language)
-            if existing is None:
-                await save_template(session, step=step.value, channel=channel, language=language,
-                                    subject=subject, body=body, sample=sample)
+    await seed_templates(session)
+    await seed_knowledge(session)
+
+
+async def seed_knowledge(session: AsyncSession) -> int:
+    """The ready answers suggestions offer (app/seed_templates.py), each validated; those already
+    there (same title and language) are left as they are. How many were added."""
+    added = 0
+    for slug, language, title, keywords, examples, body in KNOWLEDGE:
+        if await find_answer(session, title, language) is not None:
+            continue
+        category = await category_by_slug(session, slug) if slug else None
+        await add_answer(session, title=title, language=language, body=body, keywords=keywords, examples=examples,
+                         category_id=category.id if category else None)
+        added += 1
+    return added
+
+
+async def seed_templates(session: AsyncSession, *, sms_max_segments: int = 3) -> int:
+    """Every seeded template whose slot is empty, validated like a supervisor's save; how many."""
+    added = 0
+    present = {(t.step, t.channel, t.language) for t in await list_templates(session, generic_only=True)}
+    for (step, channel, language), (subject, body, html) in TEMPLATES.items():
+        if (step, channel, language) in present:
+            continue  # a supervisor's version, or an earlier seed: left as it is
+        await save_template(session, step=step, channel=channel, language=language, subject=subject, body=body,
+                            html=html, change_note="installed by guichet demo", sms_max_segments=sms_max_segments)
+        added += 1
+    return added
 
 
 async def seed_demo_agents(session: AsyncSession) -> None:
@@ -146,4 +117,6 @@ async def seed_demo_agents(session: AsyncSession) -> None:
         except NotFound:
             row = await create_agent(session, email=agent.email, name=agent.name, role=agent.role,
                                      skills=agent.skills, languages=agent.languages)
+        if row.password_hash is None:  # a password the agent changed is kept
+            await set_password(session, row, DEMO_PASSWORD, reuse_hash=True)
         await add_member(session, team, row.id)

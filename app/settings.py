@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         True, description="a mail an agent forwards from their own mailbox is filed as the original sender's")
     mail_domain: str = Field("guichet.localhost", description="domain of our Message-IDs")
     public_url: str = Field("http://127.0.0.1:8000", description="public base URL (links, webhooks)")
+    secret_key: str | None = Field(
+        None, description="signs CSRF tokens, the tracking codes printed on receipts and citizens' survey links; "
+                          "unset: generated once into var/secret_key. Several web processes must share one")
+    session_dir: str = Field(
+        "var/sessions", description="where agents' sessions are kept without Redis (with GUICHET_REDIS_URL: in Redis)")
     service_name: str = Field("Mairie de démonstration", description="name shown to citizens")
     default_language: str = Field("fr", description="language of the UI and replies by default")
     default_region: str = Field("FR", description="region for phone numbers without a country code")
@@ -60,6 +65,18 @@ class Settings(BaseSettings):
         14, description="a citizen's reply reopens a closed ticket within this many days; after, a new linked one")
     sms_reply_window_days: int = Field(
         7, description="an SMS answers the ticket of our last SMS to that number within this many days")
+    sms_max_segments: int = Field(
+        3, ge=1, le=10, description="an SMS template longer than this many segments on its samples is refused")
+    sms_quiet_start: str = Field(
+        "20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="from this local time, automatic SMS notifications wait until the end of quiet hours")
+    sms_quiet_end: str = Field(
+        "08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="local time quiet hours end; Sundays and public holidays of the default region are quiet all day")
+    sms_quiet_rest_days: bool = Field(
+        True, description="Sundays and the default region's public holidays are quiet all day for SMS notifications")
+    survey_answer_days: int = Field(
+        14, ge=1, description="a survey answer (SMS score or email link) counts within this many days of the survey")
     attachment_dir: str = Field("var/attachments", description="where attachments are stored, one file per SHA-256")
     attachment_max_bytes: int = Field(10_000_000, description="larger attachments are listed, not stored")
     attachment_blocked_types: list[str] = Field(
@@ -138,3 +155,26 @@ def routing_config(settings: Settings):
     return RoutingConfig(RoutingRules(minutes(settings.routing_relax_level_after_minutes),
                                       minutes(settings.routing_relax_team_after_minutes)),
                          timezone=settings.timezone)
+
+
+def sms_quiet_hours(settings: Settings):
+    """When automatic SMS may not leave: the settings' hours in the administration's time zone,
+    Sundays and the default region's public holidays."""
+    import holidays
+
+    from replies.quiet_hours import quiet_hours_of
+
+    try:
+        public_holidays = holidays.country_holidays(settings.default_region)
+    except NotImplementedError:  # a region the holidays package does not know: Sundays only
+        public_holidays = frozenset()
+    return quiet_hours_of(settings.sms_quiet_start, settings.sms_quiet_end, settings.timezone,
+                          rest_days=settings.sms_quiet_rest_days, holidays=public_holidays)
+
+
+def secret_key(settings: Settings) -> bytes:
+    """What signs citizens' links: the one key of the install (app.web.sessions.load_secret_key:
+    GUICHET_SECRET_KEY, else var/secret_key made once), so every process agrees."""
+    from app.web.sessions import load_secret_key  # the web package imports this module
+
+    return load_secret_key(settings).encode()

@@ -23,7 +23,9 @@ from benchmarks import (
     identity_perf,
     identity_quality,
     pipeline,
+    reply_suggest,
     routing,
+    template_render,
     twilio_webhook,
 )
 
@@ -164,12 +166,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300, help="requests per backend (pipeline)")
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
-    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook",
-                                           "identity-quality", "identity-perf"], help="run one benchmark")
+    parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates",
+                                           "suggest", "identity-quality", "identity-perf"], help="run one benchmark")
     parser.add_argument("--search-n", type=int, default=1_000_000, help="citizens (search, PostgreSQL)")
     parser.add_argument("--search-sqlite-n", type=int, default=1_000_000, help="citizens (search, SQLite; 0: skip)")
     parser.add_argument("--search-queries", type=int, default=200, help="queries of each kind (search)")
     parser.add_argument("--webhook-n", type=int, default=5000, help="signed SMS webhooks to post")
+    parser.add_argument("--templates-n", type=int, default=50_000, help="messages rendered per channel (templates)")
     parser.add_argument("--webhook-senders", type=int, default=50, help="concurrent senders (webhook)")
     parser.add_argument("--identity-people", type=int, default=20_000, help="reference people (identity quality)")
     parser.add_argument("--identity-postgres", action="store_true", help="identity quality on PostgreSQL too")
@@ -181,8 +184,8 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
     for name in ("guichet", "arq", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "identity-quality",
-                                                  "identity-perf") else asyncio.run(
+    results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates", "suggest",
+                                                  "identity-quality", "identity-perf") else asyncio.run(
         main(args.n, args.ingest_n, args.only))
     OUT.mkdir(parents=True, exist_ok=True)
     if ingest is not None:
@@ -218,6 +221,11 @@ if __name__ == "__main__":
             twilio_webhook.report(acknowledged, machine())
             (OUT / "twilio_webhook.json").write_text(json.dumps({"machine": machine(), **vars(acknowledged)},
                                                                 indent=2))
+    if args.only in (None, "templates"):
+        rendered = template_render.run(args.templates_n)
+        template_render.report(rendered, machine())
+        (OUT / "template_render.json").write_text(json.dumps(
+            {"machine": machine(), "results": [template_render.as_row(r) for r in rendered]}, indent=2))
     if args.only in (None, "identity-quality"):
         quality = asyncio.run(identity_quality_benchmarks(args.identity_people, args.identity_postgres))
         (OUT / "identity_quality.json").write_text(json.dumps({"machine": machine(), "results": quality}, indent=2))
@@ -226,3 +234,7 @@ if __name__ == "__main__":
                                                     args.identity_naive_queries))
         identity_perf.report(scale, machine())
         (OUT / "identity_perf.json").write_text(json.dumps({"machine": machine(), **scale}, indent=2))
+    if args.only in (None, "suggest"):
+        suggested = reply_suggest.run()
+        reply_suggest.report(suggested, machine())
+        (OUT / "reply_suggest.json").write_text(json.dumps({"machine": machine(), **vars(suggested)}, indent=2))

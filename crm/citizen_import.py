@@ -11,19 +11,18 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
 from crm.errors import InvalidInput
 from crm.identity import MATCH, REVIEW, IdentityPolicy, Resolution, resolve
-from crm.identity_keys import TABLE as KEYS
-from crm.identity_keys import identity_key_rows
-from crm.models import Citizen, CitizenNameToken, ContactKind, ContactPoint
+from crm.identity_keys import blocking_keys
+from crm.models import Citizen, ContactKind, ContactPoint
 from crm.person import IdentityRecord, Person, display_name, person_from_record
-from crm.search import name_token_rows
+from crm.search import name_keys
 
 COLUMNS = ("external_id", "first_name", "last_name", "full_name", "email", "phone", "birth_date", "address",
            "postcode", "city", "national_id")
@@ -92,7 +91,7 @@ def read_header(names: list[str] | None) -> Header:
     for name in names:
         key = _key(name or "")
         column = key if key in COLUMNS else ALIASES.get(key)
-        if column in columns:
+        if column is not None and column in columns:
             raise InvalidInput(f"column {name!r} appears twice (as {column})")
         columns.append(column)
         if column is None:
@@ -113,41 +112,88 @@ def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def read_rows(text: Iterable[str], *, default_region: str) -> Iterator[Row | RowError]:
-    """Rows of a CSV (lines of text), checked and normalised; errors carry their line number.
-    The first item read is the header: a header error raises InvalidInput."""
+def read_csv(text: Iterable[str]) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
+    """The header and the numbered records of a CSV (lines of text). Raises InvalidInput on a
+    header that identifies nobody."""
     lines = iter(text)
     first = next(lines, "")
-    dialect = sniff_dialect(first)
-    reader = csv.reader(_chain(first, lines), dialect)
+    reader = csv.reader(_chain(first, lines), sniff_dialect(first))
     header = read_header(next(reader, None))
-    width = len(header.columns)
-    seen_external: dict[str, int] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(value.strip() for value in values):
-            continue
-        raw = {name: value for name, value in zip(header.columns, values) if name}
-        if len(values) != width:
-            yield RowError(line, f"expected {width} fields, found {len(values)}", raw, imported=False)
-            continue
-        fields = {name: value.strip()[:MAX_FIELD] or None for name, value in raw.items()}
-        record = IdentityRecord(**{name: value for name, value in fields.items() if name})
-        person = person_from_record(record, default_region=default_region)
-        external_id = record.external_id
-        if external_id and external_id in seen_external:
-            yield RowError(line, f"external_id {external_id!r} already on line {seen_external[external_id]}", raw,
-                           imported=False)
-            continue
-        if not person.words and not person.emails and not person.phones and not person.national_ids:
-            why = "; ".join(person.problems) or "no name, email, phone or national id"
-            yield RowError(line, f"nothing identifies this person: {why}", raw, imported=False)
-            continue
-        if external_id:
-            seen_external[external_id] = line
-        if person.problems:
-            yield RowError(line, "imported without " + "; ".join(person.problems), raw, imported=True)
-        yield Row(line, record, person, raw)
+    return header, ((reader.line_num, values) for values in reader)
+
+
+def check_row(header: Header, line: int, values: list[str], *, default_region: str) -> list[Row | RowError]:
+    """One CSV record checked and normalised: a Row (preceded by a RowError naming the values it
+    lost, if any), a refusal, or nothing for a blank line."""
+    if not any(value.strip() for value in values):
+        return []
+    raw = {name: value for name, value in zip(header.columns, values, strict=False) if name}
+    if len(values) != len(header.columns):
+        return [RowError(line, f"expected {len(header.columns)} fields, found {len(values)}", raw, imported=False)]
+    record = IdentityRecord(**{name: value.strip()[:MAX_FIELD] or None for name, value in raw.items()})
+    person = person_from_record(record, default_region=default_region)
+    if not person.words and not person.emails and not person.phones and not person.national_ids:
+        why = "; ".join(person.problems) or "no name, email, phone or national id"
+        return [RowError(line, f"nothing identifies this person: {why}", raw, imported=False)]
+    row = Row(line, record, person, raw)
+    if person.problems:
+        return [RowError(line, "imported without " + "; ".join(person.problems), raw, imported=True), row]
+    return [row]
+
+
+class ExternalIds:
+    """Refuses a row whose external_id an earlier row of the same file already used."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def check(self, line: int, external_id: str | None, raw: dict[str, str]) -> RowError | None:
+        if not external_id:
+            return None
+        if external_id in self.seen:
+            return RowError(line, f"external_id {external_id!r} already on line {self.seen[external_id]}", raw,
+                            imported=False)
+        self.seen[external_id] = line
+        return None
+
+
+def read_rows(text: Iterable[str], *, default_region: str) -> Iterator[Row | RowError]:
+    """Rows of a CSV, checked and normalised, in order; errors carry their line number."""
+    header, records = read_csv(text)
+    external_ids = ExternalIds()
+    for line, values in records:
+        for item in check_row(header, line, values, default_region=default_region):
+            repeated = external_ids.check(line, item.record.external_id, item.raw) if isinstance(item, Row) else None
+            yield repeated or item
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A row ready to write, every derived value computed (in a worker process, for speed)."""
+
+    line: int
+    raw: dict[str, str]
+    citizen: dict
+    contacts: list[tuple[str, str, str]]
+    name_keys: list[str]
+    blocking_keys: list[str]
+
+
+def prepare(row: Row) -> Prepared:
+    citizen = citizen_values(row)
+    return Prepared(row.line, row.raw, citizen, contact_values(row), name_keys(citizen["full_name"]),
+                    blocking_keys(row.person))
+
+
+def prepare_chunk(header: Header, records: list[tuple[int, list[str]]], default_region: str
+                  ) -> list[Prepared | RowError]:
+    """Check, normalise and derive a chunk of CSV records: the CPU-bound part of an import,
+    pure, run in worker processes."""
+    out: list[Prepared | RowError] = []
+    for line, values in records:
+        for item in check_row(header, line, values, default_region=default_region):
+            out.append(prepare(item) if isinstance(item, Row) else item)
+    return out
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
@@ -155,7 +201,12 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
+CITIZEN_COLUMNS = ("full_name", "first_name", "last_name", "birth_date", "address", "postcode", "city",
+                   "external_id", "language", "alternates")
+
+
 def citizen_values(row: Row) -> dict:
+    """The citizen's columns from a row (alternates as JSON text, as the driver writes them)."""
     record, person = row.record, row.person
     return {
         "full_name": display_name(record) or (person.emails[0] if person.emails else ""),
@@ -166,18 +217,17 @@ def citizen_values(row: Row) -> dict:
         "postcode": person.postcode,
         "city": (record.city or None) and record.city[:100],
         "external_id": (record.external_id or None) and record.external_id[:100],
-        "language": None, "alternates": [], "created_at": utcnow(), "updated_at": utcnow(),
+        "language": None, "alternates": "[]",
     }
 
 
-def contact_rows(citizen_id: int, row: Row) -> list[dict]:
+def contact_values(row: Row) -> list[tuple[str, str, str]]:
+    """(kind, normalised value, value as written) of each identifier the row gives."""
     person, record = row.person, row.record
     points = [(ContactKind.EMAIL, value, record.email) for value in person.emails]
     points += [(ContactKind.PHONE, value, record.phone) for value in person.phones]
     points += [(ContactKind.NATIONAL_ID, value, record.national_id) for value, _ in person.national_ids]
-    now = utcnow()
-    return [{"citizen_id": citizen_id, "kind": kind.value, "value": value, "raw_value": (raw or value)[:320],
-             "verified": False, "created_at": now} for kind, value, raw in points]
+    return [(kind.value, value, (raw or value)[:320]) for kind, value, raw in points]
 
 
 async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str, int]:
@@ -187,31 +237,72 @@ async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str,
     return {external_id: citizen_id for external_id, citizen_id in rows.all()}
 
 
-async def insert_citizens(session: AsyncSession, rows: list[Row]) -> list[int]:
-    """Write citizens with their contact points, name words and blocking keys, a few statements
-    for the whole batch (the ORM's per-object work would cost more than everything else)."""
+async def insert_citizens(session: AsyncSession, rows: list[Prepared]) -> list[int]:
+    """Write citizens with their contact points, name words and blocking keys: ids reserved at
+    once, then one bulk statement per table straight through the driver (the ORM's per-object
+    work, even Core's per-row parameter handling, would cost more than the database's)."""
     if not rows:
         return []
-    table = Citizen.__table__
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = list((await session.execute(statement, [citizen_values(row) for row in rows])).scalars().all())
-    contacts: list[dict] = []
-    tokens: list[dict] = []
-    keys: list[dict] = []
-    for citizen_id, row in zip(ids, rows):
-        contacts += contact_rows(citizen_id, row)
-        tokens += name_token_rows(citizen_id, citizen_values(row)["full_name"])
-        keys += identity_key_rows(citizen_id, row.person)
-    for target, values in ((ContactPoint.__table__, contacts), (CitizenNameToken.__table__, tokens), (KEYS, keys)):
-        if values:
-            await session.execute(insert(target), values)
+    ids = await reserve_citizen_ids(session, len(rows))
+    now = utcnow()
+    await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"),
+                      [(citizen_id, *(row.citizen[name] for name in CITIZEN_COLUMNS), now, now)
+                       for citizen_id, row in zip(ids, rows, strict=True)])
+    contacts: list[tuple] = []
+    tokens: list[tuple] = []
+    keys: list[tuple] = []
+    for citizen_id, row in zip(ids, rows, strict=True):
+        contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in row.contacts]
+        tokens += [(key, citizen_id) for key in row.name_keys]
+        keys += [(key, citizen_id) for key in row.blocking_keys]
+    await bulk_insert(session, "contact_point", ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
+                      contacts)
+    await bulk_insert(session, "citizen_name_token", ("token", "citizen_id"), tokens)
+    await bulk_insert(session, "identity_key", ("key", "citizen_id"), keys)
     return ids
 
 
-async def import_rows(session: AsyncSession, rows: list[Row], report: ImportReport) -> None:
+async def reserve_citizen_ids(session: AsyncSession, count: int) -> list[int]:
+    """`count` new citizen ids. PostgreSQL: from the table's sequence (safe beside other
+    writers). SQLite: after the largest, under the write lock this transaction holds."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = await connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence('citizen', 'id')) FROM generate_series(1, %d)" % count)
+        return [row[0] for row in rows.all()]
+    start = (await connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM citizen")).scalar_one()
+    return list(range(start + 1, start + 1 + count))
+
+
+async def bulk_insert(session: AsyncSession, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Rows into `table` through the driver: COPY on PostgreSQL, executemany on SQLite.
+    Timestamps must be timezone-aware UTC (stored naive on SQLite, as UTCDateTime does)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        await raw.copy_records_to_table(table, records=rows, columns=list(columns))
+        return
+    if any(isinstance(value, date) for value in rows[0]) or table == "citizen":
+        rows = [tuple(_sqlite_value(value) for value in row) for row in rows]
+    marks = ", ".join("?" * len(columns))
+    await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+async def import_rows(session: AsyncSession, rows: list[Prepared], report: ImportReport) -> None:
     """A batch without dedupe: every row not imported before becomes a citizen."""
-    known = await known_external_ids(session, [row.record.external_id for row in rows if row.record.external_id])
-    fresh = [row for row in rows if not (row.record.external_id and row.record.external_id in known)]
+    known = await known_external_ids(session, [row.citizen["external_id"] for row in rows
+                                               if row.citizen["external_id"]])
+    fresh = [row for row in rows if not (row.citizen["external_id"] and row.citizen["external_id"] in known)]
     report.skipped += len(rows) - len(fresh)
     report.created += len(await insert_citizens(session, fresh))
 
@@ -228,7 +319,7 @@ async def import_row_deduped(session: AsyncSession, row: Row, report: ImportRepo
         await complete_citizen(session, resolution.citizen_id, row)
         report.matched += 1
         return resolution
-    (citizen_id,) = await insert_citizens(session, [row])
+    (citizen_id,) = await insert_citizens(session, [prepare(row)])
     report.created += 1
     if resolution.decision == REVIEW and resolution.citizen_id is not None:
         await file_duplicate(session, citizen_id, resolution.citizen_id, score=resolution.score,
@@ -244,9 +335,10 @@ async def complete_citizen(session: AsyncSession, citizen_id: int, row: Row) -> 
     assert citizen is not None
     known = set((await session.execute(select(ContactPoint.kind, ContactPoint.value)
                                        .where(ContactPoint.citizen_id == citizen_id))).all())
-    new_points = [point for point in contact_rows(citizen_id, row) if (point["kind"], point["value"]) not in known]
-    if new_points:
-        await session.execute(insert(ContactPoint.__table__), new_points)
+    now = utcnow()
+    for kind, value, raw in contact_values(row):
+        if (kind, value) not in known:
+            session.add(ContactPoint(citizen_id=citizen_id, kind=kind, value=value, raw_value=raw, created_at=now))
     values = citizen_values(row)
     alternates = list(citizen.alternates or [])
     changed = False

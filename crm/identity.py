@@ -12,7 +12,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, delete, event, func, insert, or_, union_all
+from sqlalchemy import and_, delete, event, insert, or_, text, union_all
 from sqlalchemy.orm import attributes
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -84,11 +84,15 @@ async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
                           problems=person.problems)
     best = candidates[0]
     reasons = best.reasons
+    decision = best.decision
     if len(candidates) > 1 and candidates[1].score == best.score and best.decision == MATCH:
         reasons += (f"citizen #{candidates[1].citizen_id} is as likely",)
-    if best.decision == NEW:  # the nearest candidate stays listed, but nobody is named
+        if person.words:  # a named record that fits two people: an agent decides
+            decision = REVIEW
+        # else (an SMS: a number and nothing else) the first record holding it answers
+    if decision == NEW:  # the nearest candidate stays listed, but nobody is named
         return Resolution(NEW, None, None, best.score, reasons, tuple(candidates), person.problems)
-    return Resolution(best.decision, best.citizen_id, best.external_id, best.score, reasons,
+    return Resolution(decision, best.citizen_id, best.external_id, best.score, reasons,
                       tuple(candidates), person.problems)
 
 
@@ -127,7 +131,7 @@ async def score_candidates(session: AsyncSession, person: Person, ids: list[int]
                                       ContactKind.NATIONAL_ID.value])))
     for citizen_id, kind, value, verified in points.all():
         contacts.setdefault(citizen_id, {}).setdefault(kind, []).append((value, verified))
-    survivors = await _survivors(session, {row.id: row.merged_into_id for row in rows if row.merged_into_id})
+    survivors = await survivors_of(session, {row.id: row.merged_into_id for row in rows if row.merged_into_id})
     best: dict[int, Candidate] = {}
     for row in rows:
         own = contacts.get(row.id, {})
@@ -145,7 +149,7 @@ async def score_candidates(session: AsyncSession, person: Person, ids: list[int]
     return sorted(best.values(), key=lambda c: (-c.score, c.citizen_id))
 
 
-async def _survivors(session: AsyncSession, merged: dict[int, int]) -> dict[int, int]:
+async def survivors_of(session: AsyncSession, merged: dict[int, int]) -> dict[int, int]:
     """Each tombstone's survivor, following chains (a cycle stops where it loops)."""
     result: dict[int, int] = {}
     for start, target in merged.items():
@@ -200,18 +204,20 @@ async def follow_tombstones(session: AsyncSession, citizen: Citizen) -> Citizen:
     return citizen
 
 
-async def _lock_keys(session: AsyncSession, keys: list[tuple[str, str]]) -> None:
-    """Serialise identification per identifier until commit, so that two messages from one
-    new person, processed at once, make one citizen and not two.
+async def _lock_keys(session: AsyncSession, keys: list[str]) -> None:
+    """Serialise identification per identifier and per blocking key until commit, so that two
+    messages from one new person (or from two look-alikes), processed at once, see each other:
+    one citizen, or two and a question — never two strangers that should have been compared.
 
-    PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no
-    deadlock). SQLite: every write transaction already holds the database lock.
+    PostgreSQL: transaction-scoped advisory locks, all taken by one statement in a fixed order
+    (no deadlock). SQLite: every write transaction already holds the database lock.
     """
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if session.bind is None or session.bind.dialect.name != "postgresql" or not keys:
         return
-    for kind, value in sorted(keys):
-        digest = hashlib.sha256(f"identity:{kind}:{value}".encode()).digest()
-        await session.exec(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True))))
+    ids = sorted({int.from_bytes(hashlib.sha256(f"identity:{key}".encode()).digest()[:8], "big", signed=True)
+                  for key in keys})
+    await session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k "
+                               "ORDER BY k"), {"ids": ids})
 
 
 @dataclass(frozen=True)
@@ -235,17 +241,18 @@ async def identify_citizen(
     `name_is_reliable`: False for an email's display name (it ranks, it never vetoes)."""
     policy = policy or IdentityPolicy(default_region=default_region)
     keys = _sender_keys(sender, default_region)
-    await _lock_keys(session, [(kind, value) for kind, value, _ in keys])
+    record = IdentityRecord(full_name=sender.name, email=sender.email, phone=sender.phone,
+                            national_id=sender.national_id, address=sender.address,
+                            name_is_reliable=name_is_reliable)
+    person = person_from_record(record, default_region=default_region)
+    await _lock_keys(session, [f"{kind}:{value}" for kind, value, _ in keys] + blocking_keys(person))
     citizen = None
     suspected: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
     reason = "new citizen: nobody known matches"
     if citizen_id is not None:
         citizen, reason = await get_citizen(session, citizen_id), "picked by the agent who logged the contact"
     elif keys or sender.name:
-        record = IdentityRecord(full_name=sender.name, email=sender.email, phone=sender.phone,
-                                national_id=sender.national_id, address=sender.address,
-                                name_is_reliable=name_is_reliable)
-        resolution = await resolve(session, record, policy=policy)
+        resolution = await resolve(session, person, policy=policy)
         if resolution.decision == MATCH and resolution.citizen_id is not None:
             citizen = await session.get(Citizen, resolution.citizen_id)
             reason = f"{'; '.join(resolution.reasons)} (score {resolution.score:.2f})"
@@ -255,10 +262,13 @@ async def identify_citizen(
             if suspected:
                 reason += f"; {len(suspected)} possible duplicate(s) filed for review"
     created = citizen is None
+    address = normalise_address(sender.address) if sender.address else None
     if citizen is None:
-        citizen = Citizen(full_name=(sender.name or "").strip()[:200], language=language)
+        citizen = Citizen(full_name=(sender.name or "").strip()[:200], language=language, address=address)
         session.add(citizen)
         await session.flush()
+    elif address and not citizen.address:
+        citizen.address = address  # the resolver compares addresses on the record itself
     known = set(
         (
             await session.exec(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from crm.names import skeleton
 from crm.person import Person
@@ -23,16 +23,22 @@ SPREAD = 1.5
 
 W_NAME_EXACT, W_NAME_CLOSE, W_NAME_FAIR, W_NAME_INITIAL = 3.5, 3.0, 1.0, 0.5
 W_GIVEN_DIFFERS, W_FAMILY_DIFFERS = -5.0, -3.0
+W_GIVEN_SLIGHTLY = -1.0  # a typo or another spelling, or a twin's name: other fields decide
 W_BIRTH_SAME, W_BIRTH_NEAR, W_BIRTH_DIFFERS = 4.5, 1.0, -5.0
-W_NATIONAL_ID_SAME, W_NATIONAL_ID_NEAR, W_NATIONAL_ID_DIFFERS = 8.0, 2.0, -6.0
+# Another unverified number is doubt, not proof: documents are renewed and numbers mistyped;
+# two verified ones veto.
+W_NATIONAL_ID_SAME, W_NATIONAL_ID_NEAR, W_NATIONAL_ID_DIFFERS = 8.0, 2.0, -3.0
 W_EMAIL_SAME, W_EMAIL_LOCAL_SAME = 4.0, 1.0
 W_PHONE_SAME = 4.0
-W_ADDRESS_SAME, W_ADDRESS_SIMILAR = 3.0, 1.5
+W_ADDRESS_SAME, W_ADDRESS_SIMILAR = 3.5, 1.5
 W_POSTCODE_SAME, W_CITY_SAME = 0.5, 0.5
 # An exact identifier and no name to compare on one side: the identifier speaks for itself.
 W_NO_NAME_TO_COMPARE = 7.0
 
 EXACT, CLOSE, FAIR, INITIAL, DIFFERS = "exact", "close", "fair", "initial", "differs"
+SLIGHT_VETO = "first names differ slightly"
+BIRTH_VETO = "birth dates differ"
+NAME_VETOES = ("first names differ", "names differ", SLIGHT_VETO)
 
 
 @dataclass(frozen=True)
@@ -60,20 +66,36 @@ def word_similarity(a: str, b: str) -> float:
     return jw
 
 
+# Endings that make another person's name of one stem: Louis/Louise, Jean/Jeanne, Daniel/Daniela.
+_GENDER_ENDINGS = frozenset({"e", "a", "ne", "le", "te", "tte", "ette", "ine", "elle", "ienne", "enne"})
+
+
+def gender_variant(a: str, b: str) -> bool:
+    """Two names of one stem for two people (Hélène/Héléna, Marie/Maria, Jean/Jeanne): siblings
+    and twins are named so, a typo rarely is."""
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 3 and long_.startswith(short) and long_[len(short):] in _GENDER_ENDINGS:
+        return True
+    return (len(a) == len(b) >= 4 and a[:-1] == b[:-1] and a[-1] != b[-1]
+            and {a[-1], b[-1]} <= {"a", "e", "o"})
+
+
 def word_level(a: str, b: str) -> str:
     if len(a) == 1 or len(b) == 1:
         return INITIAL if a[0] == b[0] else DIFFERS
+    if gender_variant(a, b):
+        return DIFFERS
     similarity = word_similarity(a, b)
     if similarity >= 0.97:
         return EXACT
-    distance = Levenshtein.distance(a, b)
+    distance = OSA.distance(a, b)  # a swap of two letters is one typo
     shortest = min(len(a), len(b))
     if similarity >= 0.9 and (distance <= 1 or (shortest >= 7 and distance <= 2)):
         return CLOSE
     if shortest >= 4 and (a.startswith(b) or b.startswith(a)):
         return FAIR  # Christ / Christophe, Abdel / Abdelaziz
-    if similarity >= 0.85 and distance <= 2 and shortest >= 4:
-        return FAIR
+    if similarity >= 0.85 and distance <= 2 and shortest >= 6:
+        return FAIR  # Marie/Martine are two people: short names need to be closer
     return DIFFERS
 
 
@@ -137,7 +159,15 @@ def compare_names(q: Person, c: Person) -> tuple[float, list[str], str | None]:
         evidence = _NAME_WEIGHT.get(given_level, W_GIVEN_DIFFERS) + _NAME_WEIGHT.get(family_level, W_FAMILY_DIFFERS)
         reasons = note + [_name_reason("first name", given_level, given_sim),
                           _name_reason("last name", family_level, family_sim)]
-        veto = "first names differ" if given_level == DIFFERS else None
+        veto = None
+        if given_level == DIFFERS:
+            given_a, given_b = (q.given, c.family) if note else (q.given, c.given)
+            if slightly_different(given_a, given_b):
+                evidence += W_GIVEN_SLIGHTLY - W_GIVEN_DIFFERS
+                reasons[len(note)] = "first name differs slightly (a typo?)"
+                veto = SLIGHT_VETO
+            else:
+                veto = "first names differ"
         return evidence, reasons, veto
     return _compare_words(q.words, c.words)
 
@@ -164,10 +194,16 @@ def _compare_words(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, list[
         joined = word_similarity("".join(a), "".join(b))
         if joined >= 0.9:
             return W_NAME_EXACT + W_NAME_CLOSE, [f"name {_percent(joined)} similar"], None
-        return W_GIVEN_DIFFERS + W_FAMILY_DIFFERS, ["name differs"], "names differ"
+        # one word on a side (a first name alone) differing is one name, not a whole one
+        penalty = W_GIVEN_DIFFERS + (W_FAMILY_DIFFERS if min(len(a), len(b)) > 1 else 0.0)
+        return penalty, ["name differs"], "names differ"
     similarity = sum(sim for _, sim in agreements) / len(agreements)
     reasons = [f"name {_percent(similarity)} similar" if similarity < 1.0 else "same name"]
     if len(used_a) < len(a) and len(used_b) < len(b):
+        left_a = tuple(w for i, w in enumerate(a) if i not in used_a)
+        left_b = tuple(w for j, w in enumerate(b) if j not in used_b)
+        if slightly_different(left_a, left_b):
+            return evidence + W_GIVEN_SLIGHTLY, reasons + ["a first name differs slightly (a typo?)"], SLIGHT_VETO
         return evidence + W_GIVEN_DIFFERS, reasons + ["a first name differs"], "first names differ"
     return evidence, reasons, None
 
@@ -177,9 +213,22 @@ def birth_level(a: date, b: date) -> str:
         return EXACT
     if (a.year, a.month, a.day) == (b.year, b.day, b.month):
         return CLOSE  # day and month swapped
-    if Levenshtein.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")) == 1:
-        return CLOSE  # one digit mistyped
+    distance = OSA.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d"))  # 1975/1957: one swap
+    if distance == 1 or (distance == 2 and abs((a - b).days) <= 400):
+        return CLOSE  # a digit or two mistyped (not a father's date decades before)
     return DIFFERS
+
+
+def slightly_different(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """First names that differ as a typo or a spelling does (Sohpe/Sophie, Imane/Iman,
+    Meryem/Maryam), not as two names do (Fatima/Mohamed)."""
+    for x in a:
+        for y in b:
+            if min(len(x), len(y)) < 3:
+                continue
+            if OSA.distance(x, y) <= (1 if min(len(x), len(y)) < 4 else 2) or skeleton(x) == skeleton(y):
+                return True  # (a shared beginning is not enough: Abderrahmane/Abdeslam are two names)
+    return False
 
 
 def _national_ids(q: Person, c: Person) -> tuple[float, list[str], str | None]:
@@ -195,14 +244,50 @@ def _national_ids(q: Person, c: Person) -> tuple[float, list[str], str | None]:
     return W_NATIONAL_ID_DIFFERS, ["national id differs"], veto
 
 
+def _contacts_all_differ(q: Person, c: Person) -> int:
+    """How many of email, phone and address both records give, and give differently."""
+    differing = 0
+    if q.emails and c.emails and not set(q.emails) & set(c.emails):
+        differing += 1
+    if q.phones and c.phones and not set(q.phones) & set(c.phones):
+        differing += 1
+    if q.address and c.address and fuzz.token_set_ratio(q.address, c.address) < 85:
+        differing += 1
+    return differing
+
+
+def _lift_vetoes(vetoes: list[str], reasons: list[str], q: Person, c: Person, identifier_agrees: bool) -> list[str]:
+    """What outweighs a veto. One identity document (the same national id) outweighs a first
+    name or a birth date written differently — not both at once (another family member's
+    number typed by mistake). A birth date and a phone or email outweigh a first name a letter
+    or two apart. A mailbox's display name never outweighs its own address."""
+    same_document = "same national id" in reasons and q.name_is_reliable
+    kept = list(vetoes)
+    names = [v for v in kept if v in NAME_VETOES]
+    if same_document and names and BIRTH_VETO not in kept:
+        kept = [v for v in kept if v not in NAME_VETOES]
+        reasons.append("first name differs, but one national id")
+    elif same_document and BIRTH_VETO in kept and not names:
+        kept.remove(BIRTH_VETO)
+        reasons.append("birth date differs, but one national id")
+    if SLIGHT_VETO in kept and "same birth date" in reasons and identifier_agrees:
+        kept.remove(SLIGHT_VETO)  # born the same day, one phone or email, a name a letter or two apart
+        reasons.append("everything else agrees")
+    if identifier_agrees and not (q.name_is_reliable and c.name_is_reliable):
+        kept = [v for v in kept if v not in NAME_VETOES]
+    return kept
+
+
 def compare(q: Person, c: Person) -> Comparison:
     """The evidence that `q` and `c` are one person, and why."""
-    evidence, reasons, veto = compare_names(q, c)
+    name_evidence, reasons, name_veto = compare_names(q, c)
+    vetoes = [name_veto] if name_veto else []
+    evidence = name_evidence
     identifier_agrees = False
     weight, why, id_veto = _national_ids(q, c)
     evidence += weight
     reasons += why
-    veto = veto or id_veto
+    vetoes += [id_veto] if id_veto else []
     identifier_agrees |= weight == W_NATIONAL_ID_SAME
     if set(q.emails) & set(c.emails):
         evidence += W_EMAIL_SAME
@@ -227,6 +312,7 @@ def compare(q: Person, c: Person) -> Comparison:
         else:
             evidence += W_BIRTH_DIFFERS
             reasons.append("birth date differs")
+            vetoes.append(BIRTH_VETO)  # a son named after his father, at his address
     if q.address and c.address:
         similarity = fuzz.token_set_ratio(q.address, c.address)
         same_number = q.street_number == c.street_number or not (q.street_number and c.street_number)
@@ -242,9 +328,16 @@ def compare(q: Person, c: Person) -> Comparison:
     if q.city and c.city and (q.city == c.city or JaroWinkler.normalized_similarity(q.city, c.city) >= 0.92):
         evidence += W_CITY_SAME
         reasons.append("same city")
+    address_agrees = any(reason == "same address" or reason.startswith("address ") for reason in reasons)
+    if not identifier_agrees and not address_agrees and _contacts_all_differ(q, c) >= 2:
+        vetoes.append("nothing but the name and birth date agree")  # common names repeat
+    vetoes = _lift_vetoes(vetoes, reasons, q, c, identifier_agrees)
     if identifier_agrees and (not q.words or not c.words):
         evidence += W_NO_NAME_TO_COMPARE
         reasons.append("no name to compare")
-    if veto == "first names differ" and identifier_agrees and not (q.name_is_reliable and c.name_is_reliable):
-        veto = None  # a mailbox's display name does not outweigh its address
+    elif identifier_agrees and name_evidence <= 0 and not (q.name_is_reliable and c.name_is_reliable):
+        # A mailbox's display name ("Papa", "Mairie") says nothing against its own address.
+        evidence += W_NO_NAME_TO_COMPARE - name_evidence
+        reasons.append("display name not compared")
+    veto = vetoes[0] if vetoes else None
     return Comparison(evidence=evidence, reasons=tuple(reasons), veto=veto)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
+from crm.duplicates import file_duplicate
 from crm.identity import identify_citizen
 from crm.language import detect_language
 from crm.models import AccessRecord, EventKind, InboundEvent, TicketStatus
@@ -44,6 +45,8 @@ async def ingest_message(
     who = await identify_citizen(session, message.sender, default_region=default_region,
                                  language=language, citizen_id=message.citizen_id,
                                  name_is_reliable=message.channel is not Channel.EMAIL)
+    for other_id, score, reasons in who.suspected_duplicates:  # the resolver was unsure: ask an agent
+        await file_duplicate(session, who.citizen.id, other_id, score=score, reasons=list(reasons))
     sender_phone = _reply_address(message, default_region) if message.channel is Channel.SMS else None
     thread = await find_thread(session, message, who.citizen.id, policy=threading, sender_phone=sender_phone)
     ticket = thread.ticket

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from crm.errors import InvalidInput
 
@@ -15,8 +15,23 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d", "%Y/%
 _POSTCODE = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{1,10}$")
 
 
+# The plain ASCII addresses nearly everyone has, which email-validator would accept unchanged:
+# dot-atoms without leading, trailing or doubled dots, a domain of LDH labels and a letters TLD.
+_PLAIN_EMAIL = re.compile(
+    r"^(?=.{1,254}$)(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+
+
+def _special_use(address: str) -> bool:
+    domain = address.rsplit("@", 1)[-1].lower()
+    return any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES)
+
+
 def normalise_email(raw: str) -> str:
     """Syntax-checked, IDNA-encoded domain, lower-cased: the key citizens are matched on."""
+    text = raw.strip()
+    if _PLAIN_EMAIL.match(text) and "xn--" not in text.lower() and not _special_use(text):
+        return text.lower()  # what email-validator returns for these, at a twentieth of the cost
     try:
         checked = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
@@ -59,6 +74,14 @@ def parse_birth_date(value: date | str | None) -> date | None:
     text = value.strip()
     if not text:
         return None
+    if len(text) == 10 and text[4] == "-":
+        try:
+            parsed = date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            if 1880 <= parsed.year <= date.today().year:
+                return parsed
     for pattern in _DATE_FORMATS:
         try:
             parsed = datetime.strptime(text, pattern).date()

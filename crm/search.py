@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm.errors import InvalidInput
 from crm.models import AccessRecord, Citizen, CitizenNameToken, ContactKind, ContactPoint, Ticket
 from crm.names import MAX_TOKEN, TRANSLITERATIONS, fold, name_words
+from crm.identity import survivors_of
 from crm.normalise import normalise_phone
 
 MIN_QUERY_CHARACTERS = 2
@@ -250,6 +251,7 @@ async def search_citizens(session: AsyncSession, text: str, *, default_region: s
             if score >= NAME_MIN_SCORE:
                 keep(citizen_id, score, f"name {score}%")
             names[citizen_id] = full_name
+    found = await _follow_merges(session, found)
     ranked = sorted(found.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
     hits = await _hits(session, ranked, names)
     session.add_all([AccessRecord(agent_id=agent_id, action="search", subject_type="citizen",
@@ -258,6 +260,23 @@ async def search_citizens(session: AsyncSession, text: str, *, default_region: s
                                      subject_id=0)])  # searched, nobody shown
     await session.flush()
     return hits
+
+
+async def _follow_merges(session: AsyncSession, found: dict[int, tuple[int, str]]) -> dict[int, tuple[int, str]]:
+    """A merged citizen's old name still finds them: the hit is their survivor's, once."""
+    if not found:
+        return found
+    merged = dict((await session.exec(select(Citizen.id, Citizen.merged_into_id)
+                                      .where(Citizen.id.in_(list(found)), Citizen.merged_into_id.is_not(None)))).all())
+    if not merged:
+        return found
+    survivors = await survivors_of(session, merged)
+    followed: dict[int, tuple[int, str]] = {}
+    for citizen_id, (score, why) in found.items():
+        target = survivors.get(citizen_id, citizen_id)
+        if target not in followed or followed[target][0] < score:
+            followed[target] = (score, why if target == citizen_id else f"{why} (merged record)")
+    return followed
 
 
 async def _prefer_indexes(session: AsyncSession) -> None:

@@ -178,6 +178,8 @@ async def add_outbound_message(
     meta: dict[str, Any],
     reason: str,
     rfc_message_id: str | None = None,
+    actor_type: str = "system",
+    actor_id: int | None = None,
 ) -> Message:
     row = Message(
         ticket_id=ticket.id,
@@ -192,8 +194,8 @@ async def add_outbound_message(
     session.add(row)
     ticket.updated_at = utcnow()
     await session.flush()
-    await record_event(session, ticket.id, EventKind.MESSAGE_OUT, reason=reason,
-                       data={"message_id": row.id, "channel": channel, **meta})
+    await record_event(session, ticket.id, EventKind.MESSAGE_OUT, reason=reason, actor_type=actor_type,
+                       actor_id=actor_id, data={"message_id": row.id, "channel": channel, **meta})
     return row
 
 
@@ -343,18 +345,29 @@ CLOSED_STATUSES = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
 
 async def set_status(
     session: AsyncSession, ticket: Ticket, status: TicketStatus, *, reason: str,
-    actor_type: str = "system", actor_id: int | None = None,
-) -> None:
+    actor_type: str = "system", actor_id: int | None = None, data: dict[str, Any] | None = None,
+) -> TicketEvent | None:
+    """The change's event (flushed: its id is what notifications are keyed by); None: no change."""
     previous = ticket.status
     if previous == status.value:
-        return
+        return None
     ticket.status = status.value
     ticket.updated_at = utcnow()
     ticket.closed_at = ticket.updated_at if status.value in CLOSED_STATUSES else None
+    event = await record_event(session, ticket.id, EventKind.STATUS_CHANGED, reason=reason,
+                               actor_type=actor_type, actor_id=actor_id,
+                               data={"from": previous, "to": status.value, **(data or {})})
     await session.flush()
-    await record_event(session, ticket.id, EventKind.STATUS_CHANGED, reason=reason,
-                       actor_type=actor_type, actor_id=actor_id,
-                       data={"from": previous, "to": status.value})
+    return event
+
+
+async def latest_status_event(session: AsyncSession, ticket_id: int) -> TicketEvent | None:
+    """The ticket's last status change: a notification for an older one is out of date."""
+    return (await session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id,
+                                  TicketEvent.kind == EventKind.STATUS_CHANGED.value)
+        .order_by(col(TicketEvent.id).desc()).limit(1)
+    )).first()
 
 
 async def resolve_at_desk(session: AsyncSession, ticket: Ticket, agent_id: int) -> None:
@@ -364,4 +377,4 @@ async def resolve_at_desk(session: AsyncSession, ticket: Ticket, agent_id: int) 
                        data={"resolved_on_the_spot": True}, actor_type="agent", actor_id=agent_id,
                        kind=EventKind.ASSIGNED)
     await set_status(session, ticket, TicketStatus.RESOLVED, reason="resolved on the spot",
-                     actor_type="agent", actor_id=agent_id)
+                     actor_type="agent", actor_id=agent_id, data={"resolved_on_the_spot": True})

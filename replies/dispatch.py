@@ -8,11 +8,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
 from crm.columns import utcnow
+from crm.errors import Conflict, NotFound
 from crm.models import EventKind
 from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
-from replies.templates import plain_to_html
+from replies.reach import is_permanent_failure, propose_fallback
+from replies.outbox import confirms_opt_out
+from replies.rendering import plain_to_html
 
 # A send that has been `sending` this long lost its worker.
 STALE_SENDING = timedelta(minutes=5)
@@ -85,9 +88,11 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
         return None
     if delivery.not_before is not None and delivery.not_before > now:
         return None  # backing off; the deferred job will come
-    if await opted_out(session, delivery.channel, [delivery.to]):  # asked now, not when queued
+    if not confirms_opt_out(delivery) and await opted_out(session, delivery.channel, [delivery.to]):
+        # asked now, not when queued
         await _set_state(session, delivery, DeliveryState.BLOCKED,
                          f"not sent: {delivery.to} opted out of {delivery.channel} (STOP)")
+        await propose_fallback(session, delivery)
         return None
     if not can_send:
         await _set_state(session, delivery, DeliveryState.HELD,
@@ -104,7 +109,7 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
     return OutboundMessage(
         channel=Channel(delivery.channel), to=delivery.to, text=delivery.body,
         subject=delivery.subject, message_id=delivery.header_message_id, headers=headers,
-        html=plain_to_html(delivery.body) if email else None,
+        html=(delivery.html or plain_to_html(delivery.body)) if email else None,
     )
 
 
@@ -126,6 +131,8 @@ async def record_failure(session: AsyncSession, delivery_id: int, error: str, *,
     if permanent:
         await _set_state(session, delivery, DeliveryState.FAILED, reason or "permanent failure",
                          error[:2000])
+        if is_permanent_failure(delivery.state, delivery.last_error):
+            await propose_fallback(session, delivery)
     else:
         delivery.state = DeliveryState.QUEUED.value
         delivery.last_error = error[:2000]
@@ -164,4 +171,67 @@ async def record_provider_status(session: AsyncSession, provider_id: str, status
         error = f"provider error {error_code}" if error_code else delivery.last_error
         await _set_state(session, delivery, final, how, error if final is not DeliveryState.DELIVERED
                          else None)
+    return delivery
+
+
+# --- what people do to the outbox -----------------------------------------------------------
+
+RESENDABLE = {DeliveryState.FAILED.value, DeliveryState.UNDELIVERED.value}
+CANCELLABLE = {DeliveryState.QUEUED.value, DeliveryState.HELD.value}
+
+
+async def _for_change(session: AsyncSession, delivery_id: int) -> Delivery:
+    delivery = await _locked(session, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id} in the outbox")
+    return delivery
+
+
+async def _by_agent(session: AsyncSession, delivery: Delivery, state: DeliveryState, reason: str,
+                    agent_id: int) -> None:
+    delivery.state, delivery.updated_at = state.value, utcnow()
+    await session.flush()
+    if delivery.ticket_id is not None:
+        await tickets.record_event(session, delivery.ticket_id, EventKind.DELIVERY, reason=reason,
+                                   actor_type="agent", actor_id=agent_id,
+                                   data={"delivery_id": delivery.id, "message_id": delivery.message_id,
+                                         "state": delivery.state, "channel": delivery.channel,
+                                         "attempts": delivery.attempts})
+
+
+async def resend(session: AsyncSession, delivery_id: int, *, agent_id: int, agent_name: str) -> Delivery:
+    """A failed delivery (a dead letter) back in the queue, attempts reset; the caller enqueues
+    its send after commit. Conflict for any other state: nothing is sent twice from here."""
+    delivery = await _for_change(session, delivery_id)
+    if delivery.state not in RESENDABLE:
+        raise Conflict(f"delivery {delivery_id} is {delivery.state}: only a failed one can be resent")
+    if delivery.channel in (Channel.LETTER.value, Channel.PHONE.value):
+        raise Conflict(f"a {delivery.channel} is carried out at the front desk, not resent")
+    previous = delivery.last_error
+    delivery.attempts, delivery.not_before, delivery.last_error, delivery.error_code = 0, None, None, None
+    delivery.provider_id, delivery.provider_status = None, None
+    await _by_agent(session, delivery, DeliveryState.QUEUED,
+                    f"resent by {agent_name} (was: {previous or 'failed'})", agent_id)
+    return delivery
+
+
+async def cancel(session: AsyncSession, delivery_id: int, *, agent_id: int, agent_name: str) -> Delivery:
+    delivery = await _for_change(session, delivery_id)
+    if delivery.state not in CANCELLABLE:
+        raise Conflict(f"delivery {delivery_id} is {delivery.state}: only a queued or held one can be cancelled")
+    await _by_agent(session, delivery, DeliveryState.CANCELLED, f"cancelled by {agent_name}", agent_id)
+    return delivery
+
+
+async def carried_out(session: AsyncSession, delivery_id: int, *, channel: str, agent_id: int,
+                      agent_name: str) -> Delivery:
+    """A held letter printed, or a call back made, at the front desk: sent, by a person."""
+    delivery = await _for_change(session, delivery_id)
+    if delivery.channel != channel:
+        raise NotFound(f"no {channel} {delivery_id} (delivery {delivery_id} is {delivery.channel})")
+    if delivery.state != DeliveryState.HELD.value:
+        raise Conflict(f"{channel} {delivery_id} is {delivery.state}, not waiting at the front desk")
+    delivery.sent_at = utcnow()
+    done = "printed" if channel == Channel.LETTER.value else "called back"
+    await _by_agent(session, delivery, DeliveryState.SENT, f"{done} at the front desk by {agent_name}", agent_id)
     return delivery

@@ -15,6 +15,18 @@ from replies.models import Delivery, DeliveryState
 from replies.templates import Rendered
 
 
+OPT_OUT_CONFIRMATION_PREFIX = "opt_out_confirmation:"
+
+
+def opt_out_confirmation_key(event_id: int) -> str:
+    """The confirmation of a STOP: the one message an opt-out lets through (it says so)."""
+    return f"{OPT_OUT_CONFIRMATION_PREFIX}{event_id}"
+
+
+def confirms_opt_out(delivery: Delivery) -> bool:
+    return delivery.dedupe_key.startswith(OPT_OUT_CONFIRMATION_PREFIX)
+
+
 async def find_delivery(session: AsyncSession, dedupe_key: str) -> Delivery | None:
     return (await session.exec(select(Delivery).where(Delivery.dedupe_key == dedupe_key))).first()
 
@@ -23,7 +35,9 @@ def _delivery(channel: str, to: str, rendered: Rendered, dedupe_key: str, **fiel
     """A new delivery; an SMS has its segments and encoding counted now, before it is sent."""
     cost = sms_segments(rendered.body) if channel == Channel.SMS.value else None
     return Delivery(dedupe_key=dedupe_key, channel=channel, to=to, subject=rendered.subject or None,
-                    body=rendered.body, encoding=cost.encoding if cost else None,
+                    body=rendered.body,
+                    html=rendered.html if channel in (Channel.EMAIL.value, Channel.LETTER.value) else None,
+                    encoding=cost.encoding if cost else None,
                     segments=cost.count if cost else None, **fields)
 
 
@@ -38,18 +52,24 @@ async def queue_delivery(
     reason: str,
     header_message_id: str | None = None,
     headers: dict[str, str] | None = None,
+    agent_id: int | None = None,
+    meta: dict | None = None,
+    state: DeliveryState = DeliveryState.QUEUED,
 ) -> tuple[Delivery, bool]:
-    """(delivery, created). A second call with the same key returns the first delivery."""
+    """(delivery, created). A second call with the same key returns the first delivery.
+    `agent_id`: the agent who wrote it (the timeline's actor); `state` HELD for what a person
+    carries out (a printed letter, a call back)."""
     existing = await find_delivery(session, dedupe_key)
     if existing is not None:
         return existing, False
     message = await tickets.add_outbound_message(
         session, ticket, channel=channel, text=rendered.body, subject=rendered.subject or None,
-        meta={"template_id": rendered.template_id, "language": rendered.language, "to": to},
+        meta={"template_id": rendered.template_id, "language": rendered.language, "to": to, **(meta or {})},
         reason=reason, rfc_message_id=header_message_id,
+        **({"actor_type": "agent", "actor_id": agent_id} if agent_id else {}),
     )
     delivery = _delivery(channel, to, rendered, dedupe_key, message_id=message.id, ticket_id=ticket.id,
-                         header_message_id=header_message_id, headers=headers or {})
+                         header_message_id=header_message_id, headers=headers or {}, state=state.value)
     session.add(delivery)
     await session.flush()
     return delivery, True
@@ -90,14 +110,19 @@ async def deliveries_to_send(
     )
 
 
-async def list_outbox(session: AsyncSession, *, limit: int = 200) -> list[tuple[Delivery, str | None]]:
-    """Newest first, with the ticket's reference (None: a message about no ticket)."""
-    rows = (
-        await session.exec(
-            select(Delivery, Ticket.reference)
-            .outerjoin(Ticket, Ticket.id == Delivery.ticket_id)
-            .order_by(col(Delivery.id).desc())
-            .limit(limit)
-        )
-    ).all()
+async def list_outbox(session: AsyncSession, *, limit: int = 200, state: str | None = None,
+                      channel: str | None = None, assignee_id: int | None = None,
+                      ticket_id: int | None = None) -> list[tuple[Delivery, str | None]]:
+    """Newest first, with the ticket's reference (None: a message about no ticket); filtered by
+    state, channel, the ticket's holder (who then sees no message about no ticket) or ticket."""
+    query = select(Delivery, Ticket.reference).outerjoin(Ticket, Ticket.id == Delivery.ticket_id)
+    if state is not None:
+        query = query.where(Delivery.state == state)
+    if channel is not None:
+        query = query.where(Delivery.channel == channel)
+    if assignee_id is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
+    if ticket_id is not None:
+        query = query.where(Delivery.ticket_id == ticket_id)
+    rows = (await session.exec(query.order_by(col(Delivery.id).desc()).limit(limit))).all()
     return [(delivery, reference) for delivery, reference in rows]

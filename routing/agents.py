@@ -3,17 +3,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import lru_cache
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.columns import utcnow
 from crm.errors import Conflict, InvalidInput, NotFound
+from crm.models import AccessRecord
 from routing.calendar import BusinessCalendar
 from routing.models import Agent, AgentSkill, ApiToken, Role, Skill
 
 TOKEN_PREFIX = "gch_"
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256  # argon2 takes any length; a megabyte "password" is an attack
+_HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 
 
 def parse_skill_levels(text: str) -> dict[str, int]:
@@ -139,3 +146,73 @@ async def update_agent(
         changed.append("skills")
     await session.flush()
     return changed
+
+
+# --- passwords (the pages); the API keeps its bearer tokens ------------------------------------
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+                           fields={"password": "too short"})
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters",
+                           fields={"password": "too long"})
+
+
+@lru_cache(maxsize=8)
+def _hash_once(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def hash_password(password: str, *, reuse: bool = False) -> str:
+    """An argon2id hash. `reuse`: the same hash for the same password in this process (demo
+    seeds: every demo agent shares one published password, so nothing is lost, and hashing
+    stays out of every test's setup)."""
+    check_password_rules(password)
+    return _hash_once(password) if reuse else _HASHER.hash(password)
+
+
+async def set_password(session: AsyncSession, agent: Agent, password: str, *, reuse_hash: bool = False) -> None:
+    agent.password_hash = hash_password(password, reuse=reuse_hash)
+    session.add(agent)
+    await session.flush()
+
+
+def password_stamp(agent: Agent) -> str:
+    """Changes whenever the password does: a session remembers it, so a new password signs
+    out every other session of the agent."""
+    return hashlib.sha256((agent.password_hash or "").encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _HASHER.hash("not a real password, only spends the same time")
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> Agent | None:
+    """The active agent with this email and password, else None (unknown email, no password
+    set, wrong password and inactive agent cost the same time and say the same)."""
+    agent = await find_agent_by_email(session, email) if email.strip() else None
+    stored = agent.password_hash if agent is not None and agent.active else None
+    try:
+        _HASHER.verify(stored or _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
+    except (VerificationError, InvalidHashError):
+        return None
+    if stored is None or agent is None:
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        agent.password_hash = _HASHER.hash(password)
+        session.add(agent)
+    return agent
+
+
+def record_sign(session: AsyncSession, agent_id: int, action: str) -> None:
+    """`sign_in`, `sign_out`, `password_change` on the access trail (who and when; nothing else)."""
+    session.add(AccessRecord(agent_id=agent_id, action=action, subject_type="agent", subject_id=agent_id))
+
+
+async def set_page_language(session: AsyncSession, agent: Agent, language: str | None) -> None:
+    """The language of the agent's pages (None: the administration's default)."""
+    agent.language = language
+    session.add(agent)
+    await session.flush()

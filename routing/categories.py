@@ -5,7 +5,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.errors import InvalidInput
-from routing.models import Category, Skill
+from routing.models import DEFAULT_NOTIFY_STEPS, NOTIFIABLE_STEPS, Category, Skill
 
 ESCALATIONS = {"raise_priority", "supervisor_queue"}
 
@@ -31,8 +31,9 @@ async def upsert_category(
     session: AsyncSession, *, slug: str, name: str, names: dict[str, str], skill_slug: str,
     min_level: int = 1, priority: str = "normal", team_id: int | None = None,
     sla_first_response_minutes: int | None = None, sla_resolution_minutes: int | None = None,
-    escalation: list[str] | None = None,
+    escalation: list[str] | None = None, notify_steps: list[str] | None = None,
 ) -> Category:
+    """notify_steps None: left as it is (a new category gets the defaults)."""
     skill = await ensure_skill(session, skill_slug)
     category = (await session.exec(select(Category).where(Category.slug == slug))).first()
     if category is None:
@@ -45,6 +46,12 @@ async def upsert_category(
         raise InvalidInput(f"unknown escalation rule(s) {', '.join(sorted(unknown))}; "
                            f"known: {', '.join(sorted(ESCALATIONS))}")
     category.team_id, category.escalation = team_id, list(escalation or [])
+    if notify_steps is not None:
+        unknown_steps = set(notify_steps) - set(NOTIFIABLE_STEPS)
+        if unknown_steps:
+            raise InvalidInput(f"unknown notification step(s) {', '.join(sorted(unknown_steps))}; "
+                               f"known: {', '.join(NOTIFIABLE_STEPS)}")
+        category.notify_steps = [step for step in NOTIFIABLE_STEPS if step in notify_steps]
     category.sla_first_response_minutes, category.sla_resolution_minutes = (sla_first_response_minutes,
                                                                             sla_resolution_minutes)
     await session.flush()
@@ -53,3 +60,9 @@ async def upsert_category(
 
 def localised_name(category: Category, language: str) -> str:
     return category.names.get(language) or category.name
+
+
+async def notify_steps_of(session: AsyncSession, category_id: int | None) -> list[str]:
+    """The steps the citizen is told about for this category; without one, the defaults."""
+    category = await session.get(Category, category_id) if category_id is not None else None
+    return list(category.notify_steps) if category is not None else list(DEFAULT_NOTIFY_STEPS)

@@ -39,6 +39,9 @@ class Agent(SQLModel, table=True):
     working_hours: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # argon2id (routing.agents.set_password); None: this agent cannot sign in to the pages.
+    password_hash: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=8)  # of the pages; None: the default
 
 
 class Skill(SQLModel, table=True):
@@ -77,6 +80,12 @@ class AgentTeam(SQLModel, table=True):
     team_id: int = Field(foreign_key="team.id", index=True)
 
 
+# Spelled out (routing does not import replies): replies.models.Step's values.
+NOTIFIABLE_STEPS = ("acknowledgement", "more_information_needed", "status_changed", "resolved",
+                    "satisfaction_survey")
+DEFAULT_NOTIFY_STEPS = ("acknowledgement", "more_information_needed", "resolved", "satisfaction_survey")
+
+
 class Category(SQLModel, table=True):
     """A kind of request citizens can make; it says which skill handles it."""
 
@@ -93,6 +102,10 @@ class Category(SQLModel, table=True):
     sla_resolution_minutes: int | None = None
     # What a breach does: any of "raise_priority", "supervisor_queue".
     escalation: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The steps of a request the citizen is told about (replies.models.Step values): the
+    # acknowledgement, a status change's step, the survey after resolution.
+    notify_steps: list[str] = Field(default_factory=lambda: list(DEFAULT_NOTIFY_STEPS),
+                                    sa_column=Column(JSON, nullable=False))
     active: bool = True
 
 

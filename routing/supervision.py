@@ -351,8 +351,10 @@ async def apply_moves(session: AsyncSession, moves: list[Move], *, by: Agent, co
 
 
 
-async def change_status(session: AsyncSession, reference: str, status: str, *, by: Agent, why: str) -> Ticket:
-    """The holder or a supervisor moves the request on; resolving frees the holder's capacity."""
+async def change_status(session: AsyncSession, reference: str, status: str, *, by: Agent,
+                        why: str) -> tuple[Ticket, int | None]:
+    """The holder or a supervisor moves the request on; resolving frees the holder's capacity.
+    The ticket, and the id of the change's event (None: it had that status already)."""
     try:
         wanted = TicketStatus(status)
     except ValueError:
@@ -361,9 +363,9 @@ async def change_status(session: AsyncSession, reference: str, status: str, *, b
     ticket = await tickets.get_ticket(session, ticket.id, for_update=True)
     if ticket.assignee_id != by.id and by.role not in SUPERVISORS:
         raise Forbidden("only the agent holding the ticket, or a supervisor, may change its status")
-    await tickets.set_status(session, ticket, wanted, reason=f"{by.name}: {why}", actor_type="agent",
-                             actor_id=by.id)
-    return ticket
+    event = await tickets.set_status(session, ticket, wanted, reason=f"{by.name}: {why}", actor_type="agent",
+                                     actor_id=by.id)
+    return ticket, event.id if event else None
 
 
 async def edit_agent(session: AsyncSession, agent_id: int, *, by: Agent, why: str, **changes) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,7 @@ from app import migrations
 from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.queue import InProcessQueue
-from app.seeds import seed_demo_agents, seed_reference_data
+from app.seeds import DEMO_PASSWORD, seed_demo_agents, seed_reference_data
 from app.settings import Settings
 from app.worker import worker_options
 from routing.agents import get_agent_by_email, issue_token
@@ -74,7 +75,7 @@ async def pg_database(template: str | None = None) -> AsyncIterator[str]:
 def base_settings(**overrides) -> Settings:
     values = dict(redis_url=None, smtp_url=None, public_url="http://testserver.local",
                   service_name="Mairie de Test", default_region="FR", sweep_interval_seconds=3600,
-                  send_retry_base_seconds=0.05)
+                  send_retry_base_seconds=0.05, secret_key="test-secret-key")
     return Settings(_env_file=None, **{**values, **overrides})
 
 
@@ -129,9 +130,10 @@ async def redis_url(backend: str) -> AsyncIterator[str | None]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str | None) -> Settings:
+def settings(database_url: str, redis_url: str | None, tmp_path: Path) -> Settings:
     return base_settings(database_url=database_url, redis_url=redis_url,
-                         queue_name=f"guichet-test:{uuid.uuid4().hex[:8]}")
+                         queue_name=f"guichet-test:{uuid.uuid4().hex[:8]}",
+                         session_dir=str(tmp_path / "sessions"))
 
 
 @dataclass
@@ -166,6 +168,21 @@ class Stack:
             token = await issue_token(session, await get_agent_by_email(session, email))
             await session.commit()
         return token
+
+    async def csrf_token(self, path: str = "/login") -> str:
+        """The token a form of the pages carries (the client keeps its cookie)."""
+        page = await self.client.get(path)
+        match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+        assert match, f"{path} has no CSRF token"
+        return match.group(1)
+
+    async def sign_in(self, email: str = SUPERVISOR, password: str = DEMO_PASSWORD) -> httpx.Response:
+        """Sign this client in to the pages (the session cookie stays in the client)."""
+        token = await self.csrf_token("/login")
+        response = await self.client.post("/login", data={"email": email, "password": password,
+                                                          "_csrf_token": token})
+        assert response.status_code == 303, response.text
+        return response
 
     async def post_request(self, **fields) -> dict:
         body = {"name": "Nadia Amrani", "email": "nadia@example.org", "category": "etat_civil",

@@ -152,9 +152,12 @@ class RoutingController(Controller):
           status_code=200)
     async def status(self, reference: str, data: StatusIn, agent: Agent, db_session: AsyncSession,
                      queue: JobQueue) -> dict[str, Any]:
-        ticket = await change_status(db_session, reference, data.status, by=agent, why=data.why or "no reason given")
+        ticket, change = await change_status(db_session, reference, data.status, by=agent,
+                                             why=data.why or "no reason given")
         holder = ticket.assignee_id
         await db_session.commit()
+        if change is not None:  # the citizen is told, when the category says so
+            await enqueue_after_commit(queue, "notify_status_change", change)
         if holder is not None and ticket.status in ("resolved", "closed"):
             await enqueue_after_commit(queue, "fill_agent", holder)
         return {"reference": ticket.reference, "status": ticket.status}

@@ -17,19 +17,26 @@ from crm.types import Channel
 from replies.models import Step
 from replies.outbox import find_delivery, queue_delivery
 from replies.templates import find_template, render
+from routing.categories import notify_steps_of
 
 log = logging.getLogger("guichet.jobs.acknowledge")
 # Channels an acknowledgement can leave on; a printed letter or a call back is a person's job.
 SENT_CHANNELS = (Channel.EMAIL.value, Channel.SMS.value)
+MAX_REFERENCES = 20
 
 
-def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None) -> dict[str, str]:
-    """In-Reply-To and References pointing at the citizen's mail, so their client threads;
-    Reply-To carrying the ticket's token, so a reply finds its ticket even without them."""
+def email_headers(ticket: Ticket, inbound: Message, reply_address: str | None,
+                  thread: list[str] | None = None) -> dict[str, str]:
+    """In-Reply-To and References pointing at the citizen's mail (or, given the `thread` of the
+    ticket's Message-IDs in order, at its latest), so their client threads; Reply-To carrying
+    the ticket's token, so a reply finds its ticket even without them."""
     headers = {}
-    if inbound.rfc_message_id:
-        chain = [*(inbound.meta.get("references") or []), inbound.rfc_message_id]
-        headers |= {"In-Reply-To": inbound.rfc_message_id, "References": " ".join(dict.fromkeys(chain))}
+    chain = list(dict.fromkeys([*(inbound.meta.get("references") or []),
+                                *([inbound.rfc_message_id] if inbound.rfc_message_id else []), *(thread or [])]))
+    if len(chain) > MAX_REFERENCES:  # the first (the thread's root) and the latest, as RFC 5322 suggests
+        chain = [chain[0], *chain[-(MAX_REFERENCES - 1):]]
+    if chain:
+        headers |= {"In-Reply-To": chain[-1], "References": " ".join(chain)}
     if reply_address:
         if ticket.reply_token is None:  # a ticket from before reply tokens
             ticket.reply_token = new_token()
@@ -72,7 +79,9 @@ async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticke
         default_language=settings.default_language,
     )
     problem = None
-    if channel not in SENT_CHANNELS:
+    if Step.ACKNOWLEDGEMENT.value not in await notify_steps_of(session, ticket.category_id):
+        problem = "its category does not acknowledge requests"
+    elif channel not in SENT_CHANNELS:
         problem = f"the citizen is answered by {channel}, where nothing is sent automatically"
     elif not to:
         problem = f"no {channel} address to acknowledge to"

@@ -2,24 +2,28 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from app.jobs.acknowledge import queue_acknowledgement
+from app.queue import enqueue_after_commit
 from app.reply_context import help_context
 from app.settings import attachment_policy, routing_config, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, mark_handled, mark_processed, mark_quarantined
 from crm.intake import Ingested, ingest_message
-from crm.models import InboundStatus, Message, Ticket
+from crm.language import known_language
+from crm.models import ContactKind, InboundStatus, Message, Ticket
 from crm.normalise import normalise_phone
 from crm.opt_outs import lift_opt_out, record_opt_out
-from crm.tickets import find_inbound_message
-from crm.types import InboundMessage
+from crm.tickets import find_inbound_message, latest_status_event
+from crm.types import Channel, InboundMessage
 from replies.models import Step
-from replies.outbox import queue_service_delivery
+from replies.outbox import opt_out_confirmation_key, queue_service_delivery
+from replies.survey import parse_score, record_answer, surveyed_ticket
 from replies.templates import find_template, render
 from routing.agents import find_agent_by_email
 from routing.assign import assign_ticket as assign
@@ -42,8 +46,10 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                 message = await _filed_for_whom(session, parser, event.payload, parser.parse(event.payload),
                                                 enabled=settings.agent_forwards)
                 if message.metadata.get("keyword") in OPT_OUT_KEYWORDS:
-                    outcome = await _opt_out_keyword(session, event, message, settings.default_region)
+                    outcome, answer_id = await _opt_out_keyword(session, settings, event, message)
                     await session.commit()
+                    if answer_id is not None:
+                        await ctx["queue"].enqueue("send_delivery", answer_id, job_id=f"send_delivery:{answer_id}")
                     return outcome
                 if message.metadata.get("keyword") == "help":
                     help_id = await _help_keyword(session, settings, event, message)
@@ -51,6 +57,9 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                     if help_id is not None:
                         await ctx["queue"].enqueue("send_delivery", help_id, job_id=f"send_delivery:{help_id}")
                     return "keyword help"
+                if await _survey_answer(session, settings, event, message):
+                    await session.commit()
+                    return "survey answer"
                 category = await category_by_slug(session, message.category) if message.category else None
                 async with session.begin_nested():
                     ingested = await ingest_message(
@@ -67,6 +76,8 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                 log.warning("inbound event %s quarantined: %s", event_id, type(exc).__name__)
                 return "quarantined"
             mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
+            # Resolved at the desk: the citizen may still be told (the survey), as for any status change.
+            resolved_here = await _resolved_on_the_spot(session, ingested, message)
             # Assignment and acknowledgement in the same transaction: a request is never
             # half-taken-in, and one commit instead of three. Their own jobs (assign_ticket,
             # acknowledge_message) remain the sweep's way to finish older work.
@@ -82,6 +93,8 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
         raise
     if delivery_id is not None:
         await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
+    if resolved_here is not None:
+        await enqueue_after_commit(ctx["queue"], "notify_status_change", resolved_here)
     if message.metadata.get("media"):  # MMS: fetched apart, so a slow download holds nothing up
         await ctx["queue"].enqueue("fetch_sms_media", ingested.message_id,
                                    job_id=f"fetch_sms_media:{ingested.message_id}")
@@ -91,15 +104,36 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
 OPT_OUT_KEYWORDS = {"stop", "start"}
 
 
-async def _opt_out_keyword(session: Any, event: Any, message: InboundMessage, default_region: str) -> str:
-    """STOP / START: the number's consent changes; no ticket for it, nothing to answer."""
-    number = normalise_phone(message.sender.phone or "", default_region)
-    if message.metadata["keyword"] == "stop":
-        await record_opt_out(session, message.channel.value, number, source=f"SMS {event.external_id}")
-    else:
-        await lift_opt_out(session, message.channel.value, number)
+async def _opt_out_keyword(session: Any, settings: Any, event: Any,
+                           message: InboundMessage) -> tuple[str, int | None]:
+    """STOP / START: the number's consent changes; no ticket for it. STOP is confirmed (the
+    opt-out confirmation template, the one message the opt-out lets through). The outcome and
+    the confirmation's delivery id."""
+    number = normalise_phone(message.sender.phone or "", settings.default_region)
     mark_handled(event)
-    return f"keyword {message.metadata['keyword']}"
+    keyword = message.metadata["keyword"]
+    if keyword != "stop":
+        await lift_opt_out(session, message.channel.value, number)
+        return f"keyword {keyword}", None
+    await record_opt_out(session, message.channel.value, number, source=f"SMS {event.external_id}")
+    delivery_id = await _service_answer(session, settings, event, message, number, Step.OPT_OUT_CONFIRMATION,
+                                        opt_out_confirmation_key(event.id))
+    return f"keyword {keyword}", delivery_id
+
+
+async def _service_answer(session: Any, settings: Any, event: Any, message: InboundMessage, number: str,
+                          step: Step, key: str) -> int | None:
+    """An answer about the service to a number, on no ticket, in the language we know for that
+    number (else the default). The delivery id; None without a template."""
+    language = await known_language(session, ContactKind.PHONE.value, number) or settings.default_language
+    template = await find_template(session, step=step.value, channel=message.channel.value, category_id=None,
+                                   language=language, default_language=settings.default_language)
+    if template is None:
+        log.warning("inbound event %s: no %s template for %s", event.id, step.value, message.channel.value)
+        return None
+    delivery, _ = await queue_service_delivery(session, channel=message.channel.value, to=number,
+                                               dedupe_key=key, rendered=render(template, help_context(settings)))
+    return delivery.id
 
 
 async def _help_keyword(session: Any, settings: Any, event: Any, message: InboundMessage) -> int | None:
@@ -107,16 +141,33 @@ async def _help_keyword(session: Any, settings: Any, event: Any, message: Inboun
     not a request, and the number may have none). The delivery id; None without a template."""
     number = normalise_phone(message.sender.phone or "", settings.default_region)
     mark_handled(event)
-    template = await find_template(session, step=Step.HELP.value, channel=message.channel.value,
-                                   category_id=None, language=settings.default_language,
-                                   default_language=settings.default_language)
-    if template is None:
-        log.warning("inbound event %s: HELP asked, no help template for %s", event.id, message.channel.value)
+    return await _service_answer(session, settings, event, message, number, Step.HELP, f"help:{event.id}")
+
+
+async def _survey_answer(session: Any, settings: Any, event: Any, message: InboundMessage) -> bool:
+    """An SMS that is only a score ("4", "4/5", "⭐⭐⭐⭐"), from a number we sent a survey to
+    within the window: the survey's answer, not a new request. True when it was one."""
+    if message.channel is not Channel.SMS or not message.sender.phone:
+        return False
+    score = parse_score(message.text)
+    if score is None:
+        return False
+    number = normalise_phone(message.sender.phone, settings.default_region)
+    ticket_id = await surveyed_ticket(session, number, within=timedelta(days=settings.survey_answer_days))
+    if ticket_id is None:
+        return False
+    await record_answer(session, ticket_id, score, channel=Channel.SMS.value)
+    mark_handled(event)
+    event.ticket_id = ticket_id
+    return True
+
+
+async def _resolved_on_the_spot(session: Any, ingested: Ingested, message: InboundMessage) -> int | None:
+    """The status change's event id of a request resolved at the desk as it was logged."""
+    if not (ingested.new_ticket and message.metadata.get("resolved_on_the_spot")):
         return None
-    delivery, _ = await queue_service_delivery(
-        session, channel=message.channel.value, to=number, dedupe_key=f"help:{event.id}",
-        rendered=render(template, help_context(settings)))
-    return delivery.id
+    change = await latest_status_event(session, ingested.ticket_id)
+    return change.id if change is not None and change.data.get("resolved_on_the_spot") else None
 
 
 async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested) -> int | None:

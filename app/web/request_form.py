@@ -5,7 +5,7 @@ import uuid
 from typing import Annotated, Any
 
 from crm.errors import Conflict, InvalidInput
-from litestar import get, post
+from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.intake import RequestIn, enqueue_processing, submit_request
 from app.queue import JobQueue
 from app.settings import Settings
+from app.tracking import display_code, tracking_code
 from app.web.i18n import page_context, pick_language
 
 FIELDS = ("name", "email", "phone", "category", "subject", "message")
@@ -48,6 +49,7 @@ def _submission_key(raw: Any) -> str | None:
 
 @post("/request", include_in_schema=False, status_code=200)
 async def submit_request_form(
+    request: Request,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     db_session: AsyncSession,
     queue: JobQueue,
@@ -80,5 +82,6 @@ async def submit_request_form(
     return Template(
         template_name="request_done.html",
         context={**page_context(language), "reference": accepted.reference,
+                 "tracking_code": display_code(tracking_code(request.app.state.secret_key, accepted.reference)),
                  "service_name": settings.service_name, "email": form.email},
     )

@@ -56,8 +56,9 @@ async def test_outbox_list_json_shows_the_acknowledgement(stack: Stack) -> None:
     assert len(rows) == 1
     row = rows[0]
     assert set(row) == {"id", "channel", "to", "subject", "body", "state", "ticket_reference", "segments",
-                        "encoding", "provider_status", "error_code", "error"}
+                        "encoding", "provider_status", "error_code", "error", "not_before"}
     assert row["channel"] == "email" and row["to"] == "leila@example.org"
+    assert row["not_before"] is None  # leaves now (a held SMS says when: docs/notifications.md)
     assert row["ticket_reference"] == accepted["reference"] and accepted["reference"] in row["subject"]
     assert row["state"] == "held"  # no SMTP configured: kept in the outbox
     assert row["segments"] is None  # an email

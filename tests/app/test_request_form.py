@@ -8,6 +8,12 @@ from tests.conftest import Stack
 REFERENCE = re.compile(r"GRU-\d{4}-\d{6}")
 
 
+def _csrf(page: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+    assert match, "the form carries a CSRF token"
+    return match.group(1)
+
+
 def _submission_id(page: str) -> str:
     match = re.search(r'name="submission_id" value="([^"]+)"', page)
     assert match, "the form carries a submission id"
@@ -37,7 +43,7 @@ async def test_every_input_has_a_label(stack: Stack) -> None:
 
 async def test_posting_the_form_shows_the_reference_and_opens_a_ticket(stack: Stack) -> None:
     page = (await stack.client.get("/request")).text
-    form = {"submission_id": _submission_id(page), "lang": "fr", "name": "Fatima Zahra El Amrani",
+    form = {"submission_id": _submission_id(page), "_csrf_token": _csrf(page), "lang": "fr", "name": "Fatima Zahra El Amrani",
             "email": "fatima@example.org", "phone": "", "category": "urbanisme",
             "subject": "Permis de construire", "message": "Où en est mon dossier de permis ?"}
     done = await stack.client.post("/request", data=form)
@@ -55,7 +61,7 @@ async def test_posting_the_form_shows_the_reference_and_opens_a_ticket(stack: St
 
 async def test_changed_resubmission_is_a_new_request(stack: Stack) -> None:
     page = (await stack.client.get("/request")).text
-    form = {"submission_id": _submission_id(page), "lang": "fr", "name": "A B",
+    form = {"submission_id": _submission_id(page), "_csrf_token": _csrf(page), "lang": "fr", "name": "A B",
             "email": "ab@example.org", "category": "voirie", "message": "Nid de poule"}
     first = REFERENCE.search((await stack.client.post("/request", data=form)).text).group(0)
     changed = await stack.client.post("/request", data={**form, "message": "Deux nids de poule"})
@@ -66,7 +72,7 @@ async def test_changed_resubmission_is_a_new_request(stack: Stack) -> None:
 async def test_errors_are_shown_next_to_fields_and_values_kept(stack: Stack) -> None:
     page = (await stack.client.get("/request")).text
     response = await stack.client.post("/request", data={
-        "submission_id": _submission_id(page), "lang": "fr", "name": "Jean Dupont",
+        "submission_id": _submission_id(page), "_csrf_token": _csrf(page), "lang": "fr", "name": "Jean Dupont",
         "email": "jean@", "category": "", "message": "Bonjour"})
     assert response.status_code == 400
     assert 'id="email-error"' in response.text and 'aria-invalid="true"' in response.text
@@ -76,10 +82,21 @@ async def test_errors_are_shown_next_to_fields_and_values_kept(stack: Stack) -> 
 
 
 async def test_garbage_form_post_is_a_400_page_not_a_500(stack: Stack) -> None:
-    response = await stack.client.post("/request", data={"name": "x" * 500, "message": "m",
+    token = _csrf((await stack.client.get("/request")).text)
+    response = await stack.client.post("/request", data={"name": "x" * 500, "message": "m", "_csrf_token": token,
                                                          "category": "voirie", "email": "a@b.fr"})
     assert response.status_code == 400
     assert "<form" in response.text
+
+
+async def test_the_form_refuses_a_post_without_its_csrf_token(stack: Stack) -> None:
+    """A page of another site cannot post in the citizen's name: no token, a 403 page."""
+    page = (await stack.client.get("/request")).text
+    response = await stack.client.post("/request", data={"submission_id": _submission_id(page), "name": "A B",
+                                                         "email": "ab@example.org", "category": "voirie",
+                                                         "message": "Nid de poule"})
+    assert response.status_code == 403
+    assert "<html" in response.text and "expiré" in response.text
 
 
 async def test_home_leads_to_the_form(stack: Stack) -> None:

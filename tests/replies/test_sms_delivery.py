@@ -209,21 +209,25 @@ async def test_stop_blocks_the_next_sms_and_start_lifts_it(seeded: Settings) -> 
     async with texting(seeded) as (stack, twilio):
         stop = await text_in(stack, "STOP")
         assert stop.ticket_id is None
+        # The STOP is confirmed: the one message an opt-out lets through.
+        [confirmation] = twilio.requests
+        assert confirmation.form["To"] == PHONE
+        assert confirmation.form["Body"].startswith("Mairie de Test : vous ne recevrez plus nos SMS")
         blocked = await stack.post_request(email=None, phone="06 12 34 56 78", message="Une demande")
         await stack.drain()
-        assert twilio.requests == []  # nothing reached Twilio
-        [delivery] = await deliveries(stack)
+        assert len(twilio.requests) == 1  # nothing more reached Twilio
+        [_, delivery] = await deliveries(stack)
         assert delivery.state == "blocked" and delivery.to == PHONE
         ticket = await stack.ticket(blocked["reference"])
         [event] = [e for e in ticket["timeline"] if e["kind"] == "delivery"]
         assert event["data"]["state"] == "blocked" and "opted out" in event["reason"]
         await stack.drain()
-        assert twilio.requests == []
+        assert len(twilio.requests) == 1
 
         await text_in(stack, "Start")
         allowed = await stack.post_request(email=None, phone="0612345678", message="Une autre demande")
         await stack.drain()
-        [request] = twilio.requests
+        [_, request] = twilio.requests
         assert request.form["To"] == PHONE
         assert short_reference(allowed["reference"]) in request.form["Body"]
 

@@ -1,0 +1,150 @@
+"""`guichet citizens import` and `resolve`, run as an administrator runs them: a real process,
+a real CSV, a real database; then what agents see through the API."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from tests.app.test_cli import guichet
+from tests.conftest import Stack
+
+HEADER = ["external_id", "first_name", "last_name", "email", "phone", "birth_date", "address", "postcode",
+          "city", "national_id"]
+PEOPLE = [
+    ["P1", "Mohamed", "El Amrani", "m.amrani@example.org", "0612345678", "1980-03-12", "12 rue de la Paix",
+     "75002", "Paris", "AB123456"],
+    ["P2", "Fatima", "Alaoui", "famille.alaoui@example.org", "0611111111", "1985-01-01", "3 avenue Hassan II",
+     "20000", "Casablanca", ""],
+    ["P3", "Mohamed", "Alaoui", "famille.alaoui@example.org", "0611111111", "1955-06-01", "3 avenue Hassan II",
+     "20000", "Casablanca", ""],
+    ["P4", "Jean", "Dupont", "not-an-email", "06 22 33 44 55", "31/02/1990", "", "", "", ""],
+    ["P5", "", "", "", "", "", "", "", "", ""],
+    ["P6", "Amélie", "Martin", "amelie@example.fr", "+33 6 98 76 54 32", "08/07/1992", "", "69001", "Lyon", ""],
+]
+
+
+def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER, delimiter: str = ",") -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def resolved(stack: Stack, path: Path) -> dict[str, dict]:
+    result = guichet(stack, "citizens", "resolve", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    for line in lines:
+        assert {"row", "external_id", "decision", "citizen_id", "matched_external_id", "score",
+                "reasons"} <= set(line)
+    return {line["external_id"]: line for line in lines}
+
+
+async def test_import_keeps_good_rows_reports_bad_lines_and_never_imports_twice(stack: Stack, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "people.csv", PEOPLE)
+    # Worker processes normalise the rows (what large files get by default); errors keep their lines.
+    result = guichet(stack, "citizens", "import", "--workers", "2", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "created: 5" in result.stdout and "refused: 1" in result.stdout
+    errors = list(csv.DictReader((tmp_path / "people.errors.csv").open(encoding="utf-8")))
+    by_line = {row["line"]: row for row in errors}
+    assert set(by_line) == {"5", "6"}  # header is line 1
+    assert by_line["5"]["imported"] == "yes" and "email" in by_line["5"]["error"] and "birth_date" in by_line["5"]["error"]
+    assert by_line["6"]["imported"] == "no" and by_line["6"]["external_id"] == "P5"
+
+    token = await stack.token()
+    headers = {"Authorization": f"Bearer {token}"}
+    found = (await stack.client.get("/api/v1/citizens/search", params={"q": "amrani"}, headers=headers)).json()
+    assert [hit["full_name"] for hit in found["results"]] == ["Mohamed El Amrani"]
+    record = (await stack.client.get(f"/api/v1/citizens/{found['results'][0]['id']}", headers=headers)).json()
+    assert record["external_id"] == "P1" and record["birth_date"] == "1980-03-12"
+    assert {(p["kind"], p["value"]) for p in record["contact_points"]} >= {
+        ("email", "m.amrani@example.org"), ("phone", "+33612345678"), ("national_id", "AB123456")}
+
+    again = guichet(stack, "citizens", "import", str(source))
+    assert again.returncode == 0 and "created: 0" in again.stdout and "skipped: 5" in again.stdout
+
+
+async def test_resolve_finds_people_written_another_way_and_keeps_households_apart(
+        stack: Stack, tmp_path: Path) -> None:
+    assert guichet(stack, "citizens", "import", str(write_csv(tmp_path / "people.csv", PEOPLE))).returncode == 0
+    queries = write_csv(tmp_path / "queries.csv", [
+        ["Q1", "Muhammad", "Amrani", "", "+33 6 12 34 56 78", "12/03/1980", "", "", "", ""],
+        ["Q2", "Khadija", "Alaoui", "famille.alaoui@example.org", "0611111111", "1987-02-02", "3 avenue Hassan II",
+         "20000", "Casablanca", ""],
+        ["Q3", "Martin", "Amelie", "", "", "1992-07-08", "", "69001", "Lyon", ""],
+        ["Q4", "Paul", "Inconnu", "", "", "1970-01-01", "", "", "", ""],
+    ])
+    lines = resolved(stack, queries)
+    assert lines["Q1"]["decision"] == "match" and lines["Q1"]["matched_external_id"] == "P1"
+    assert "same phone" in lines["Q1"]["reasons"] and lines["Q1"]["score"] >= 0.9
+    assert lines["Q2"]["decision"] != "match"  # same phone, email and address: the sister is not her father
+    assert lines["Q3"]["decision"] == "match" and lines["Q3"]["matched_external_id"] == "P6"
+    assert "first and last names swapped" in lines["Q3"]["reasons"]
+    assert lines["Q4"]["decision"] == "new" and lines["Q4"]["citizen_id"] is None
+
+
+async def test_dedupe_completes_known_citizens_and_files_doubtful_ones_for_review(
+        stack: Stack, tmp_path: Path) -> None:
+    assert guichet(stack, "citizens", "import", str(write_csv(tmp_path / "people.csv", PEOPLE))).returncode == 0
+    second = write_csv(tmp_path / "second.csv", [
+        # the same man, a second address and a new email: completes P1
+        ["S1", "Mohammed", "El-Amrani", "mohamed.elamrani@example.net", "06 12 34 56 78", "1980-03-12", "", "", "",
+         ""],
+        # same name and town, nothing else: an agent decides
+        ["S2", "Amelie", "Martin", "", "", "", "", "69001", "Lyon", ""],
+    ], delimiter=";")
+    result = guichet(stack, "citizens", "import", "--dedupe", str(second))
+    assert result.returncode == 0, result.stderr
+    assert "matched: 1" in result.stdout and "created: 1" in result.stdout and "review: 1" in result.stdout
+
+    token = await stack.token()
+    headers = {"Authorization": f"Bearer {token}"}
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "amrani"}, headers=headers)).json()
+    assert len(hits["results"]) == 1
+    record = (await stack.client.get(f"/api/v1/citizens/{hits['results'][0]['id']}", headers=headers)).json()
+    assert ("email", "mohamed.elamrani@example.net") in {(p["kind"], p["value"]) for p in record["contact_points"]}
+    pairs = (await stack.client.get("/api/v1/duplicates", headers=headers)).json()
+    assert len(pairs["pairs"]) == 1
+
+
+async def test_a_wrong_file_gets_a_clear_message_and_nothing_is_written(stack: Stack, tmp_path: Path) -> None:
+    wrong = write_csv(tmp_path / "wrong.csv", [["1", "blue"]], header=["order", "colour"])
+    result = guichet(stack, "citizens", "import", str(wrong))
+    assert result.returncode == 2 and "no column identifies anyone" in result.stderr
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("first_name,last_name\nZoé,Lefèvre\n".encode("latin-1"))
+    result = guichet(stack, "citizens", "import", str(latin1))
+    assert result.returncode == 2 and "UTF-8" in result.stderr
+    missing = guichet(stack, "citizens", "import", str(tmp_path / "nowhere.csv"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    for outcome in (result, missing):
+        assert "Traceback" not in outcome.stderr
+    assert resolved(stack, write_csv(tmp_path / "q.csv", [["Q", "Zoé", "Lefèvre"]],
+                                     header=["external_id", "first_name", "last_name"]))["Q"]["decision"] == "new"
+
+
+async def test_after_a_merge_the_old_name_finds_the_survivor_once(stack: Stack, tmp_path: Path) -> None:
+    people = write_csv(tmp_path / "two.csv", [
+        ["A1", "Nadia", "Bennani", "nadia.b@example.org", "", "1990-04-05", "", "", "", ""],
+        ["A2", "Nadia", "Bennani-Squalli", "", "0655443322", "", "", "", "", ""],
+    ])
+    assert guichet(stack, "citizens", "import", str(people)).returncode == 0
+    headers = {"Authorization": f"Bearer {await stack.token()}"}
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "squalli"}, headers=headers)).json()
+    (other,) = [hit["id"] for hit in hits["results"]]
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "nadia.b@example.org"},
+                                   headers=headers)).json()
+    (survivor,) = [hit["id"] for hit in hits["results"]]
+    merged = await stack.client.post(f"/api/v1/citizens/{survivor}/merge", headers=headers,
+                                     json={"other_id": other, "reason": "same person, married name"})
+    assert merged.status_code == 200, merged.text
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "squalli"}, headers=headers)).json()
+    assert [hit["id"] for hit in hits["results"]] == [survivor]
+    assert hits["results"][0]["matched"].endswith("(merged record)")
+    # and the resolver links the old record's phone to the survivor
+    query = write_csv(tmp_path / "q.csv", [["Q", "Nadia", "Bennani", "", "06 55 44 33 22", "", "", "", "", ""]])
+    line = resolved(stack, query)["Q"]
+    assert line["citizen_id"] == survivor
