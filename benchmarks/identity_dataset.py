@@ -118,7 +118,7 @@ Du Bois|Dubois, De la Fontaine|Delafontaine, Le Corre, Le Floch, Le Meur, Hamel,
 Saint-Martin|St-Martin, Desmoulins|Des Moulins, Lagarde, Pasquier, Bouvet, Perret, Devaux, Navarro, Ollivier
 """)
 MOROCCAN_LAST = _groups("""
-Alaoui|Alaoui|Alawi, El Amrani|Elamrani|El-Amrani|Al Amrani, Benjelloun|Ben Jelloun|Benjeloun,
+Alaoui|Alawi, El Amrani|Elamrani|El-Amrani|Al Amrani, Benjelloun|Ben Jelloun|Benjeloun,
 Bennani|Benani|Ben Nani, Tazi|Tazzi, El Idrissi|Elidrissi|Idrissi|Al Idrissi, Berrada|Berada,
 Cherkaoui|Cherqaoui|Charkaoui, Chraibi|Chraïbi|Chraybi, El Fassi|Elfassi|Al Fassi, Lahlou|Lahlu,
 Sqalli|Skalli|Squalli, Ouazzani|Wazzani|Ouazani, Ait Ouahmane|Aït Ouahmane|Ait Wahmane,
@@ -140,12 +140,22 @@ Benabdallah|Ben Abdallah|Benabdellah, Benhima|Ben Hima, Bouabid|Bou Abid, Chami|
 El Alami|Elalami|Al Alami, El Amri|Elamri, El Ghazi|Elghazi, El Hamdaoui|Elhamdaoui, El Kadiri|Elkadiri|Kadiri,
 Er-Rahmani|Errahmani|Rahmani, Ezzahraoui|Ez-Zahraoui, Gharbi|Gherbi, Hakimi|Hakimy, Hilali|El Hilali,
 Iraqi|Iraki, Jamai|Jamaï, Kadiri|Qadiri, Lahrichi|Lahrishi, Maataoui|Mataoui, Mekouar|Mekwar, Naciri Bennani,
-Ouchrif|Ouchrife, Oudghiri|Oudghiry, Regragui|Regragui, Sefrioui|Sefriwi, Souiri|Sweiri, Tounsi|Tunsi,
+Ouchrif|Ouchrife, Oudghiri|Oudghiry, Regragui|Reguragui, Sefrioui|Sefriwi, Souiri|Sweiri, Tounsi|Tunsi,
 Zemmouri|Zemouri, Amrani Joutei|Amrani-Joutei, Bouhlal|Bou Hlal, Chaibi|Chaïbi, Dinia|Diniya, Elbaz|El Baz,
 Fikri|Fekri, Ghali|Ghaly, Haddaoui|Hadaoui, Idrissi Kaitouni|Idrissi-Kaitouni, Jaidi|Jaïdi, Kandil|Qandil,
 Lazrak|Lazraq, Mansour|Mansur, Nejjar|Najjar|Nadjar, Ouakrim|Waqrim, Qabbaj|Kabbaj, Rguibi|Reguibi,
 Semlali|Semlaly, Tber|Teber, Wahabi|Ouahabi, Yaakoubi|Yacoubi, Zouhair|Zouheir, Ait Lahcen|Aït Lahcen,
-Ait Taleb|Aït Taleb, Ouhaddou|Wahaddou, Oubella|Ubella, Oumoussa|Umoussa, Bouchaib|Bouchaïb, Benomar|Ben Omar
+Ait Taleb|Aït Taleb, Ouhaddou|Wahaddou, Oubella|Ubella, Oumoussa|Umoussa, Bouchaib|Bouchaïb, Benomar|Ben Omar,
+Ait Ali|Aït Ali, Ait Brahim|Aït Brahim, Ait Hammou|Aït Hammou, Akhannouch|Akhanouch, Alami|Alamy, Ammari|Amari,
+Aouad|Awad, Arsalane|Arsalan, Azami|Azamy, Baddou|Badou, Bahraoui|Bahrawi, Bellamine|Bel Amine,
+Benaissa|Ben Aissa|Benaïssa, Benbrahim|Ben Brahim, Bennis|Benis, Bensouda|Ben Souda, Bouazzaoui|Bouazaoui,
+Boutaleb|Bou Taleb, Chakir|Chaker, Charif|Cherif|Chérif, Dadi|Daddi, Darif|Dariff, El Alaoui|Elalaoui,
+El Bouzidi|Bouzidi, El Hajji|Elhajji, El Harti|Elharti, El Khayati|Khayati, El Ouazzani|Elouazzani,
+Essafi|Es-Safi, Fakir|Faqir, Ghazi|Ghazzi, Guerraoui|Gueraoui, Hammoumi|Hamoumi, Hachimi|Hashimi,
+Housni|Hosni, Jebbari|Jabbari, Kabbouri|Kabouri, Kharbouch|Kharbouche, Lahbabi|Lahbaby, Loudiyi|Loudiy,
+Mezouar|Mazouar, Mouhib|Muhib, Najib|Nadjib, Ouardighi|Wardighi, Ouazzani Touhami|Ouazzani-Touhami,
+Rahali|Rahhali, Sabri|Sabry, Salhi|Salehi, Sbai|Sbaï|Sebai, Tijani|Tidjani, Yamani|Yamany,
+Zahraoui|Zahrawi, Zouiten|Zwiten, Oufkir|Ufkir, Outaleb|Ou Taleb, Oubaha|Ubaha, Ouchikh|Uchikh
 """)
 
 FRENCH_STREETS = """Victor Hugo, Jean Jaurès, de la République, des Lilas, Pasteur, du Général de Gaulle, de la Gare,
