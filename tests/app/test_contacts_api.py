@@ -174,7 +174,11 @@ async def test_resolved_on_the_spot_ends_resolved_by_the_logging_agent(stack: St
     assert ticket["status"] == "resolved" and ticket["assignee"]["id"] == sophie
     resolved = next(e for e in ticket["timeline"] if e["kind"] == "status_changed")
     assert (resolved["actor_type"], resolved["actor_id"], resolved["data"]["to"]) == ("agent", sophie, "resolved")
-    assert not [m for m in ticket["messages"] if m["direction"] == "out"]  # nothing left to announce
+    # No acknowledgement (the citizen has their answer): only the satisfaction survey, which the
+    # category asks for after a resolution.
+    outbound = [m for m in ticket["messages"] if m["direction"] == "out"]
+    assert len(outbound) <= 1 and all("5" in m["text"] for m in outbound)
+    assert not any("reçu" in m["text"] or "received" in m["text"] for m in outbound)
     assert any(e["kind"] == "note" and "resolved on the spot" in e["reason"] for e in ticket["timeline"])
 
 
