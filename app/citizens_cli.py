@@ -155,9 +155,26 @@ async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPo
                     await session.commit()
                 progress.update(task, completed=report.rows,
                                 rate=f"{report.rows / max(time.perf_counter() - started, 1e-9):,.0f}")
+        if report.created:
+            await _refresh_statistics(engine)
     finally:
         await engine.dispose()
     return report
+
+
+async def _refresh_statistics(engine) -> None:
+    """After a bulk load, PostgreSQL's planner statistics and visibility map describe the tables
+    as they were: key lookups then fetch a heap page per entry instead of reading the index
+    alone (at a million citizens: 1.5 ms instead of 0.14 ms for a common key). VACUUM ANALYZE
+    now rather than whenever autovacuum gets there; SQLite: refresh its statistics."""
+    async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.exec_driver_sql(
+                "VACUUM (ANALYZE) citizen, contact_point, identity_key, citizen_name_token")
+        else:
+            await connection.exec_driver_sql("PRAGMA optimize")
+            await connection.commit()
 
 
 def _csv(file: Path):
