@@ -2,19 +2,23 @@
 dry-run validation, previews on a real ticket. Categories are named by slug at the edge."""
 from __future__ import annotations
 
+import difflib
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.reply_context import help_context, reply_context
 from app.settings import Settings
 from channels.sms.segments import Segments, sms_segments
 from crm import tickets
-from crm.errors import InvalidInput
+from crm.errors import DomainError, InvalidInput
 from replies.models import Step, Template
 from replies.rendering import (
     SERVICE_STEPS,
+    TEMPLATE_CHANNELS,
     Checked,
     Draft,
     Rendered,
@@ -224,3 +228,72 @@ class _DraftText:
     def __init__(self, draft: Draft, template_id: int | None) -> None:
         self.id, self.language, self.subject = template_id, draft.language, draft.subject
         self.body, self.html = draft.body, draft.html
+
+
+# --- the administration pages (app/web/admin_templates.py) -------------------------------------
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One version in the history: who, when, why, and what differs from the version before."""
+
+    template: TemplateOut
+    author: str | None  # None: installed by the seeds
+    changed: list[str]  # subject, body, html
+    diff: list[str]  # unified diff lines of the text parts
+
+
+@dataclass(frozen=True)
+class TemplateWorkspace:
+    template: TemplateOut
+    history: list[VersionRow]
+    categories: dict[str, str]  # slug -> name
+    ticket: str
+    preview: PreviewOut | None
+    preview_error: str | None
+
+
+def _diff(older: TemplateOut, newer: TemplateOut) -> tuple[list[str], list[str]]:
+    changed, lines = [], []
+    for part in ("subject", "body", "html"):
+        before, after = getattr(older, part) or "", getattr(newer, part) or ""
+        if before != after:
+            changed.append(part)
+            lines += list(difflib.unified_diff(before.splitlines(), after.splitlines(), f"{part} v{older.version}",
+                                               f"{part} v{newer.version}", lineterm="", n=1))
+    return changed, lines
+
+
+async def template_workspace(session: AsyncSession, settings: Settings, template_id: int,
+                             ticket: str = "") -> TemplateWorkspace:
+    """A template with its history (authors named, changes shown) and, when a ticket reference is
+    given, its preview on that ticket as the citizen will get it."""
+    template = await template_one(session, template_id)
+    versions = await template_versions(session, template_id)
+    ids = {v.created_by for v in versions if v.created_by is not None}
+    names = dict((await session.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(ids)))).all()) if ids else {}
+    history = []
+    for n, version in enumerate(versions):
+        changed, diff = _diff(versions[n + 1], version) if n + 1 < len(versions) else ([], [])
+        history.append(VersionRow(version, names.get(version.created_by), changed, diff))
+    shown, error = None, None
+    if ticket.strip():
+        try:
+            shown = await preview(session, settings, PreviewIn(ticket=ticket.strip(), template_id=template_id))
+        except DomainError as exc:  # unknown reference, or a render failure on this ticket's data
+            error = exc.message
+    categories = {c.slug: c.name for c in await active_categories(session)}
+    return TemplateWorkspace(template, history, categories, ticket.strip(), shown, error)
+
+
+async def template_filters(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
+    """What the list and the form offer: steps, channels, languages, categories (value, label)."""
+    return {"steps": [(s.value, s.value) for s in Step], "channels": [(c, c) for c in TEMPLATE_CHANNELS],
+            "languages": [(code, code) for code in ("fr", "en", "ar")],
+            "categories": [(c.slug, c.name) for c in await active_categories(session)]}
+
+
+async def template_index(session: AsyncSession, *, step: str | None, language: str | None, channel: str | None,
+                         category: str | None) -> tuple[list[TemplateOut], dict[str, list[tuple[str, str]]]]:
+    """The list page: the active versions filtered, and what the filters offer."""
+    return (await templates_list(session, step=step, language=language, channel=channel, category=category),
+            await template_filters(session))

@@ -9,9 +9,10 @@ from litestar import Request, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Template
 
-from app.seeds import AGENTS
+from app.seeds import AGENTS, DEMO_PASSWORD
 from app.web.guard import require_role
 from app.web.pages import render
+from routing.agents import create_agent, set_password
 from routing.models import Role
 from tests.conftest import Stack, running, seed
 
@@ -24,6 +25,23 @@ SAMPLE = {"{reference:str}": "GRU-2026-000001"}
 # what an allowed role gets is a browser test's business (tests/e2e/test_web_queue.py).
 STREAMS = {"/events"}
 ROLE_EMAIL = {a.role: a.email for a in AGENTS}  # frontdesk, agent, supervisor from the demo
+ROLE_EMAIL["admin"] = "admin@roles.test"  # no admin in the demo: made by the matrix test
+# The administration pages (app/web/admin_*.py) and who may open them.
+_SUPERVISING, _ADMIN = frozenset({"supervisor", "admin"}), frozenset({"admin"})
+ADMIN_PAGES = {
+    *{("GET", path, _SUPERVISING) for path in (
+        "/supervisor/templates", "/supervisor/templates/new", "/supervisor/templates/{template_id:int}",
+        "/supervisor/categories", "/supervisor/categories/new", "/supervisor/categories/{category_id:int}",
+        "/supervisor/skills", "/supervisor/agents", "/supervisor/agents/{agent_id:int}", "/supervisor/calendar")},
+    *{("POST", path, _SUPERVISING) for path in (
+        "/supervisor/templates", "/supervisor/templates/{template_id:int}/rollback", "/supervisor/categories",
+        "/supervisor/categories/{category_id:int}", "/supervisor/agents/{agent_id:int}",
+        "/supervisor/calendar/{team_id:int}")},
+    ("GET", "/supervisor/agents/new", _ADMIN),
+    *{("POST", path, _ADMIN) for path in (
+        "/supervisor/skills", "/supervisor/agents", "/supervisor/agents/{agent_id:int}/active",
+        "/supervisor/agents/{agent_id:int}/password")},
+}
 
 
 def page_routes(app) -> list[tuple[str, str, HTTPRouteHandler]]:
@@ -58,9 +76,14 @@ async def test_every_page_is_public_or_guarded_by_role(stack: Stack) -> None:
 async def test_the_whole_matrix_of_pages_and_roles(settings) -> None:
     await seed(settings.database_url)
     async with running(settings) as stack:
+        async with stack.session() as session:
+            admin = await create_agent(session, email=ROLE_EMAIL["admin"], name="Ada Admin", role="admin", skills={})
+            await set_password(session, admin, DEMO_PASSWORD, reuse_hash=True)
+            await session.commit()
         routes = [(m, p, roles_of(h)) for m, p, h in page_routes(stack.app) if roles_of(h) is not None]
         assert {"/desk", "/account", "/desk/requests", "/queue", "/tickets/{reference:str}", "/events"} \
             <= {p for _, p, _ in routes}
+        assert ADMIN_PAGES <= {(m, p, frozenset(r)) for m, p, r in routes}
         # Anonymous: the sign-in page, remembering where they wanted to go (GETs), or no CSRF
         # token at all for a POST (a browser that has not signed in holds none).
         for method, path, _ in routes:
@@ -73,7 +96,7 @@ async def test_the_whole_matrix_of_pages_and_roles(settings) -> None:
             if method == "POST":
                 response = await stack.client.post(url(path), data={"_csrf_token": token})
                 assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
-        for role in (Role.FRONTDESK, Role.AGENT, Role.SUPERVISOR):
+        for role in (Role.FRONTDESK, Role.AGENT, Role.SUPERVISOR, Role.ADMIN):
             stack.client.cookies.clear()
             await stack.sign_in(ROLE_EMAIL[role.value])
             for method, path, roles in routes:
