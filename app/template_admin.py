@@ -244,7 +244,7 @@ class VersionRow:
 
 @dataclass(frozen=True)
 class TemplateWorkspace:
-    template: TemplateOut
+    template: TemplateOut | None  # None: a new template, not saved yet
     history: list[VersionRow]
     categories: dict[str, str]  # slug -> name
     ticket: str
@@ -263,11 +263,7 @@ def _diff(older: TemplateOut, newer: TemplateOut) -> tuple[list[str], list[str]]
     return changed, lines
 
 
-async def template_workspace(session: AsyncSession, settings: Settings, template_id: int,
-                             ticket: str = "") -> TemplateWorkspace:
-    """A template with its history (authors named, changes shown) and, when a ticket reference is
-    given, its preview on that ticket as the citizen will get it."""
-    template = await template_one(session, template_id)
+async def _history(session: AsyncSession, template_id: int) -> list[VersionRow]:
     versions = await template_versions(session, template_id)
     ids = {v.created_by for v in versions if v.created_by is not None}
     names = dict((await session.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(ids)))).all()) if ids else {}
@@ -275,14 +271,27 @@ async def template_workspace(session: AsyncSession, settings: Settings, template
     for n, version in enumerate(versions):
         changed, diff = _diff(versions[n + 1], version) if n + 1 < len(versions) else ([], [])
         history.append(VersionRow(version, names.get(version.created_by), changed, diff))
-    shown, error = None, None
-    if ticket.strip():
+    return history
+
+
+async def template_workspace(session: AsyncSession, settings: Settings, template_id: int | None,
+                             ticket: str = "", draft: TemplateIn | None = None) -> TemplateWorkspace:
+    """A template with its history (authors named, changes shown) and, when a ticket reference is
+    given, a preview on that ticket as the citizen will get it: of `draft` (the text being
+    edited, not saved) when given, else of the stored version."""
+    template = await template_one(session, template_id) if template_id else None
+    history = await _history(session, template_id) if template_id else []
+    shown, error, ticket = None, None, ticket.strip()
+    if ticket and (draft is not None or template_id):
+        wanted = (PreviewIn(ticket=ticket, step=draft.step, channel=draft.channel, language=draft.language,
+                            subject=draft.subject, body=draft.body, html=draft.html) if draft is not None
+                  else PreviewIn(ticket=ticket, template_id=template_id))
         try:
-            shown = await preview(session, settings, PreviewIn(ticket=ticket.strip(), template_id=template_id))
+            shown = await preview(session, settings, wanted)
         except DomainError as exc:  # unknown reference, or a render failure on this ticket's data
             error = exc.message
     categories = {c.slug: c.name for c in await active_categories(session)}
-    return TemplateWorkspace(template, history, categories, ticket.strip(), shown, error)
+    return TemplateWorkspace(template, history, categories, ticket, shown, error)
 
 
 async def template_filters(session: AsyncSession) -> dict[str, list[tuple[str, str]]]:

@@ -337,6 +337,8 @@ async def reset_password(session: AsyncSession, by: Agent, agent_id: int, passwo
     """The admin's chosen password, or a generated one returned once (None when chosen). The
     agent's other sessions end: the session stamp follows the hash."""
     require_admin(by)
+    if agent_id == by.id:  # the account page asks for the current password first
+        raise InvalidInput("change your own password on your account page")
     agent = await _target(session, agent_id)
     chosen = password or generated_password()
     try:

@@ -48,11 +48,11 @@ async def templates_page(request: Request, agent: Agent, db_session: AsyncSessio
 
 async def _form_page(request: Request, db_session: AsyncSession, settings: Settings, *, template_id: int | None,
                      values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-                     ticket: str = "", status_code: int = 200) -> Template:
-    workspace = await template_workspace(db_session, settings, template_id, ticket) if template_id else None
+                     ticket: str = "", draft: TemplateIn | None = None, status_code: int = 200) -> Template:
+    workspace = await template_workspace(db_session, settings, template_id, ticket, draft)
     if values is None:
         values = ({name: getattr(workspace.template, name) or "" for name in FORM_FIELDS if name != "change_note"}
-                  if workspace else {name: request.query_params.get(name, "") for name in FILTERS})
+                  if workspace.template else {name: request.query_params.get(name, "") for name in FILTERS})
     done = request.query_params.get("done")
     return render(request, "admin_template.html", {
         "workspace": workspace, "values": values, "errors": errors or {},
@@ -84,16 +84,22 @@ def _template_in(values: dict[str, str]) -> TemplateIn:
 @post("/supervisor/templates", include_in_schema=False, status_code=303, guards=[require_role(*SUPERVISING)])
 async def save_template_page(request: Request, agent: Agent, db_session: AsyncSession,
                              settings: Settings) -> Template | Redirect:
-    """A new active version of the slot; refused: the form again, as typed, with the reason."""
+    """A new active version of the slot; refused: the form again, as typed, with the reason.
+    `action=preview`: the typed text rendered on the ticket `ticket`, not saved."""
     form = await request.form()
     values = {name: text(form, name) for name in FORM_FIELDS}
-    source = text(form, "from_id", 20)
+    source, ticket = text(form, "from_id", 20), text(form, "ticket", 40)
+    template_id = int(source) if source.isdigit() else None
     try:
-        saved = await save_version(db_session, settings, agent, _template_in(values))
+        draft = _template_in(values)
+        if form.get("action") == "preview":  # the text as typed, on a real ticket; nothing saved
+            return await _form_page(request, db_session, settings, template_id=template_id, values=values,
+                                    ticket=ticket, draft=draft)
+        saved = await save_version(db_session, settings, agent, draft)
     except DomainError as exc:
         await db_session.rollback()
-        return await _form_page(request, db_session, settings, template_id=int(source) if source.isdigit() else None,
-                                values=values, errors=field_errors(exc), status_code=exc.status_code)
+        return await _form_page(request, db_session, settings, template_id=template_id, values=values,
+                                errors=field_errors(exc), ticket=ticket, status_code=exc.status_code)
     await db_session.commit()
     return Redirect(f"/supervisor/templates/{saved.template.id}?done=saved", status_code=303)
 

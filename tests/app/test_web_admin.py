@@ -122,6 +122,22 @@ async def test_preview_on_a_real_ticket_shows_the_sms_cost(stack: Stack) -> None
     missing = await stack.client.get(f"/supervisor/templates/{sms}?ticket=GRU-1999-000999")
     assert missing.status_code == 200 and "no ticket with this reference" in missing.text
 
+    # The text being edited, previewed before it is saved: rendered on the ticket, nothing stored.
+    slot = {"step": "acknowledgement", "channel": "sms", "language": "ar", "category": "etat_civil"}
+    draft = await post_form(stack, "/supervisor/templates?lang=en", {
+        **slot, "body": "مرجع طلبكم {{ ticket.reference }}", "ticket": reference, "action": "preview"})
+    assert draft.status_code == 200, draft.text
+    shown = text_of(draft.text)
+    assert f"مرجع طلبكم {reference}" in shown and "SMS: 1 segment(s), UCS-2" in shown
+    assert 'value="etat_civil" selected' in draft.text  # the form as it was
+    listing = (await stack.client.get("/supervisor/templates?category=etat_civil")).text
+    assert "data-template" not in listing  # nothing saved
+    saved = await post_form(stack, "/supervisor/templates", {**slot, "body": "مرجع طلبكم {{ ticket.reference }}",
+                                                              "action": "save"})
+    assert saved.status_code == 303
+    listing = (await stack.client.get("/supervisor/templates?category=etat_civil")).text
+    assert 'data-template="acknowledgement|etat_civil|ar|sms"' in listing
+
 
 # --- categories --------------------------------------------------------------------------------
 
@@ -259,6 +275,9 @@ async def test_edit_deactivate_and_reset_password(stack: Stack) -> None:
     refused = await post_form(stack, f"/supervisor/agents/{myself}/active", {"active": "false"},
                               f"/supervisor/agents/{myself}")
     assert refused.status_code == 400 and "cannot deactivate yourself" in refused.text
+    own = await post_form(stack, f"/supervisor/agents/{myself}/password", {"password": ""},
+                          f"/supervisor/agents/{myself}")
+    assert own.status_code == 400 and "your account page" in own.text
     stack.client.cookies.clear()
     token = await stack.csrf_token("/login")
     denied = await stack.client.post("/login", data={"email": AMINA, "password": new_password, "_csrf_token": token})

@@ -48,15 +48,16 @@ def journey(page, base: str, reference: str) -> None:
     first_url = page.url
 
     page.fill("#ticket", reference)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*\?ticket=.*"))
+    page.keyboard.press("Enter")  # the form's first button: preview, never save
+    page.wait_for_selector("#sms-cost")
     assert "1 segment(s), GSM-7" in page.locator("#sms-cost").inner_text()
     assert "demande enregistrée" in page.locator("#preview pre").inner_text()
     axe_check(page, "admin-template-preview")
+    assert page.locator("#history tr").count() == 2  # header and version 1: nothing saved
 
     page.fill("#body", TOO_LONG)
     page.fill("#change_note", "plus de détails")
-    tab_to(page, "form.template-form button[type=submit]")
+    tab_to(page, "form.template-form button.save")
     page.keyboard.press("Enter")
     page.wait_for_load_state()
     error = page.locator("#body-error").inner_text()
@@ -67,7 +68,7 @@ def journey(page, base: str, reference: str) -> None:
 
     page.fill("#body", SHORTER)
     page.fill("#change_note", "plus court")
-    page.click("form.template-form button[type=submit]")
+    page.click("form.template-form button.save")
     page.wait_for_url(re.compile(r".*/supervisor/templates/\d+\?done=saved"))
     assert page.locator("#history tr.active-version").get_attribute("data-version") == "2"
     assert "Claire Dubois" in page.locator("#history").inner_text()
