@@ -268,9 +268,14 @@ async def test_edit_deactivate_and_reset_password(stack: Stack) -> None:
     chosen = await post_form(stack, f"/supervisor/agents/{amina}/password", {"password": "tiny"},
                              f"/supervisor/agents/{amina}")
     assert chosen.status_code == 400 and 'id="password-error"' in chosen.text
+    reference = (await stack.post_request(name="Leila Haddad", email="leila@example.org"))["reference"]
+    await stack.drain()
+    assert (await stack.ticket(reference))["assignee"]["email"] == AMINA  # civil status, level 5
     off = await post_form(stack, f"/supervisor/agents/{amina}/active", {"active": "false"},
                           f"/supervisor/agents/{amina}")
     assert off.status_code == 303 and off.headers["location"].endswith("done=deactivated")
+    assignee = (await stack.ticket(reference))["assignee"]
+    assert assignee is None or assignee["email"] != AMINA  # handed back to the router
     myself = await get_agent_by_email_via(stack, ADMIN)
     refused = await post_form(stack, f"/supervisor/agents/{myself}/active", {"active": "false"},
                               f"/supervisor/agents/{myself}")
