@@ -24,6 +24,7 @@ from routing.policy import PRIORITY_RANK
 from routing.supervision import require_supervisor, set_presence
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+LANGUAGE = re.compile(r"[a-z]{2,3}")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _INTERVAL = re.compile(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})")
 GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters, above the minimum length
@@ -227,6 +228,10 @@ def _check_agent(data: AgentIn, reference: Reference) -> None:
         problems["team_id"] = "unknown team"
     if not 1 <= data.capacity <= 10_000:
         problems["capacity"] = "a number from 1 to 10000"
+    if any(not LANGUAGE.fullmatch(code) for code in data.languages) or len(data.languages) > 20:
+        problems["languages"] = "language codes like fr, en, ar"
+    if data.language is not None and not LANGUAGE.fullmatch(data.language):
+        problems["language"] = "a language code like fr, en, ar"
     known = {s.slug for s in reference.skills}
     if set(data.skills) - known:
         problems["skills"] = "unknown skill"

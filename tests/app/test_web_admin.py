@@ -315,3 +315,27 @@ async def test_team_calendar_saved_and_refused(stack: Stack) -> None:
                                                                           "holiday_country": "XX"}, "/supervisor/calendar")
     assert country.status_code == 400
     assert [action for _, action, _ in await audit(stack, "team")] == ["team:calendar"]
+
+
+async def test_garbage_in_every_form_is_refused_never_a_500(stack: Stack) -> None:
+    await make_admin(stack)
+    await stack.sign_in(ADMIN)
+    junk = [{}, {"slug": "x" * 500, "name": "", "min_level": "-1", "skill_id": "abc", "team_id": "99999",
+                 "priority": "<script>", "sla_first_response_minutes": "1e9", "notify_steps": ["nope"],
+                 "escalation": ["nope"]},
+            {"step": "nope", "channel": "fax", "language": "français", "body": "{{ ", "category": "nope",
+             "change_note": "n" * 900, "action": "preview", "ticket": "'; drop table"},
+            {"email": "a@b.c", "name": "x", "role": "king", "capacity": "abc", "languages": "french!",
+             "language": "xx-yy-zz", "skill_etat_civil": "9", "team_id": "-3", "password": "p" * 400},
+            {"name": "", "hours_mon": "25:00-26:00", "holiday_country": "??", "extra_holidays": "31/12/2026",
+             "always_open": "maybe", "active": "perhaps"}]
+    paths = ["/supervisor/templates", "/supervisor/templates/1/rollback", "/supervisor/templates/999999/rollback",
+             "/supervisor/categories", "/supervisor/categories/1", "/supervisor/categories/999999",
+             "/supervisor/skills", "/supervisor/agents", "/supervisor/agents/1", "/supervisor/agents/999999",
+             "/supervisor/agents/1/active", "/supervisor/agents/1/password", "/supervisor/calendar/1",
+             "/supervisor/calendar/999999"]
+    token = await stack.csrf_token("/supervisor/templates")
+    for path in paths:
+        for data in junk:
+            response = await stack.client.post(path, data={**data, "_csrf_token": token})
+            assert response.status_code < 500, (path, data, response.status_code)
