@@ -301,7 +301,7 @@ async def edit_agent_account(session: AsyncSession, by: Agent, agent_id: int, da
     if changed and by.role != Role.ADMIN.value:
         raise Forbidden("only administrators may change an agent's email, name, role, team or page language")
     if "role" in changed and agent.id == by.id:
-        raise InvalidInput("you cannot change your own role", fields={"role": "not your own"})
+        raise InvalidInput("you cannot change your own role", fields={"role": "you cannot change your own role"})
     agent.email, agent.name, agent.role, agent.language = (data.email.strip().lower(), data.name.strip(),
                                                            data.role, data.language)
     try:
@@ -397,7 +397,7 @@ async def save_team_calendar(session: AsyncSession, by: Agent, team_id: int, dat
     spec = None if data.always_open else _spec(data.hours)
     if spec == {}:
         raise InvalidInput("give opening hours for at least one day, or tick always open",
-                           fields={"hours_mon": "no opening hours"})
+                           fields={"hours_mon": "give opening hours for at least one day, or tick always open"})
     extra = []
     for day in data.extra_holidays:
         try:

@@ -29,6 +29,16 @@ async def make_admin(stack: Stack) -> None:
         await session.commit()
 
 
+async def sign_in(stack: Stack, email: str) -> None:
+    """Signed in, pages in English: the assertions read the English messages (the translations
+    are checked where they matter: the French preview below)."""
+    await stack.sign_in(email)
+    token = await stack.csrf_token("/account")
+    response = await stack.client.post("/account/language", data={"language": "en", "back": "/account",
+                                                                   "_csrf_token": token})
+    assert response.status_code == 303
+
+
 async def post_form(stack: Stack, path: str, data: dict, page: str = "/supervisor/templates"):
     token = await stack.csrf_token(page)
     return await stack.client.post(path, data={**data, "_csrf_token": token})
@@ -54,12 +64,12 @@ def text_of(page: str) -> str:
 # --- templates ---------------------------------------------------------------------------------
 
 async def test_templates_list_filters_and_an_agent_gets_403(stack: Stack) -> None:
-    await stack.sign_in(AMINA)
+    await sign_in(stack, AMINA)
     for path in ("/supervisor/templates", "/supervisor/templates/new", "/supervisor/categories",
                  "/supervisor/agents", "/supervisor/skills", "/supervisor/calendar"):
         assert (await stack.client.get(path)).status_code == 403, path
     stack.client.cookies.clear()
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     page = (await stack.client.get("/supervisor/templates?channel=sms&language=ar")).text
     assert 'data-template="acknowledgement|*|ar|sms"' in page
     assert 'data-template="acknowledgement|*|fr|sms"' not in page and "|email\"" not in page
@@ -69,7 +79,7 @@ async def test_templates_list_filters_and_an_agent_gets_403(stack: Stack) -> Non
 
 
 async def test_a_supervisor_saves_is_refused_with_the_reason_and_rolls_back(stack: Stack) -> None:
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     listing = (await stack.client.get("/supervisor/templates?step=acknowledgement&channel=sms&language=fr")).text
     first = template_id(listing, "acknowledgement|*|fr|sms")
     original = (await stack.client.get(f"/supervisor/templates/{first}")).text
@@ -108,14 +118,14 @@ async def test_a_supervisor_saves_is_refused_with_the_reason_and_rolls_back(stac
 async def test_preview_on_a_real_ticket_shows_the_sms_cost(stack: Stack) -> None:
     reference = (await stack.post_request(name="Nadia Amrani"))["reference"]
     await stack.drain()
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     listing = (await stack.client.get("/supervisor/templates?step=acknowledgement&language=fr")).text
     sms, email = template_id(listing, "acknowledgement|*|fr|sms"), template_id(listing, "acknowledgement|*|fr|email")
     page = text_of((await stack.client.get(f"/supervisor/templates/{sms}?ticket={reference}&lang=en")).text)
     assert "SMS: 1 segment(s), GSM-7" in page  # "é" is in GSM-7, and the text fits in 160
     year, number = reference.split("-")[1:]
     assert f"demande enregistrée, réf. {year}-{int(number)}" in page
-    french = text_of((await stack.client.get(f"/supervisor/templates/{sms}?ticket={reference}")).text)
+    french = text_of((await stack.client.get(f"/supervisor/templates/{sms}?ticket={reference}&lang=fr")).text)
     assert "SMS : 1 segment(s), GSM-7" in french
     mail = text_of((await stack.client.get(f"/supervisor/templates/{email}?ticket={reference}&lang=en")).text)
     assert re.search(r"Subject: .*" + re.escape(reference), mail) and "Nadia" in mail
@@ -142,7 +152,7 @@ async def test_preview_on_a_real_ticket_shows_the_sms_cost(stack: Stack) -> None
 # --- categories --------------------------------------------------------------------------------
 
 async def test_categories_create_edit_refuse_and_audit(stack: Stack) -> None:
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     async with stack.session() as session:
         skill = (await session.exec(select(Skill).where(Skill.slug == "urbanisme"))).one()
         team = (await session.exec(select(Team))).first()
@@ -153,6 +163,10 @@ async def test_categories_create_edit_refuse_and_audit(stack: Stack) -> None:
     bad = await post_form(stack, "/supervisor/categories", {**form, "sla_first_response_minutes": "soon"},
                           "/supervisor/categories/new")
     assert bad.status_code == 400 and 'id="sla_first_response_minutes-error"' in bad.text
+    assert "Refused: a whole number" in bad.text
+    french = await stack.client.post("/supervisor/categories?lang=fr", data={
+        **form, "priority": "soon", "_csrf_token": await stack.csrf_token("/supervisor/categories/new")})
+    assert french.status_code == 400 and "Refusé : priorité inconnue" in french.text  # the reasons translated
     assert 'value="Terrasses de café"' in bad.text  # what was typed stays
     backwards = await post_form(stack, "/supervisor/categories", {**form, "sla_resolution_minutes": "60"},
                                 "/supervisor/categories/new")
@@ -189,13 +203,13 @@ async def get_agent_by_email_via(stack: Stack, email: str) -> int:
 
 async def test_skills_admin_adds_supervisor_views_only(stack: Stack) -> None:
     await make_admin(stack)
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     assert 'data-skill="urbanisme"' in (await stack.client.get("/supervisor/skills")).text
     refused = await post_form(stack, "/supervisor/skills", {"slug": "cimetieres", "name": "Cimetières"},
                               "/supervisor/skills")
     assert refused.status_code == 403
     stack.client.cookies.clear()
-    await stack.sign_in(ADMIN)
+    await sign_in(stack, ADMIN)
     added = await post_form(stack, "/supervisor/skills", {"slug": "cimetieres", "name": "Cimetières"},
                             "/supervisor/skills")
     assert added.status_code == 303
@@ -208,10 +222,10 @@ async def test_skills_admin_adds_supervisor_views_only(stack: Stack) -> None:
 
 async def test_an_admin_creates_an_agent_who_signs_in_with_the_password_shown_once(stack: Stack) -> None:
     await make_admin(stack)
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     assert (await stack.client.get("/supervisor/agents/new")).status_code == 403
     stack.client.cookies.clear()
-    await stack.sign_in(ADMIN)
+    await sign_in(stack, ADMIN)
     async with stack.session() as session:
         team = (await session.exec(select(Team))).first()
     form = {"email": "Yasmine.Kaci@demo.guichet.fr", "name": "Yasmine Kaci", "role": "agent", "team_id": str(team.id),
@@ -243,7 +257,7 @@ async def test_an_admin_creates_an_agent_who_signs_in_with_the_password_shown_on
 async def test_edit_deactivate_and_reset_password(stack: Stack) -> None:
     await make_admin(stack)
     amina = await get_agent_by_email_via(stack, AMINA)
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     page = (await stack.client.get(f"/supervisor/agents/{amina}")).text
     values = {name: re.search(rf'type="hidden" name="{name}" value="([^"]*)"', page).group(1)
               for name in ("name", "email", "role", "team_id", "language")}
@@ -260,7 +274,7 @@ async def test_edit_deactivate_and_reset_password(stack: Stack) -> None:
     assert (await post_form(stack, f"/supervisor/agents/{amina}/active", {"active": "false"},
                             f"/supervisor/agents/{amina}")).status_code == 403
     stack.client.cookies.clear()
-    await stack.sign_in(ADMIN)
+    await sign_in(stack, ADMIN)
     reset = await post_form(stack, f"/supervisor/agents/{amina}/password", {"password": ""},
                             f"/supervisor/agents/{amina}")
     assert reset.status_code == 200 and 'id="new-password"' in reset.text
@@ -294,7 +308,7 @@ async def test_edit_deactivate_and_reset_password(stack: Stack) -> None:
 # --- calendar ----------------------------------------------------------------------------------
 
 async def test_team_calendar_saved_and_refused(stack: Stack) -> None:
-    await stack.sign_in(CLAIRE)
+    await sign_in(stack, CLAIRE)
     async with stack.session() as session:
         team = (await session.exec(select(Team))).first()
     page = (await stack.client.get("/supervisor/calendar")).text
@@ -319,7 +333,7 @@ async def test_team_calendar_saved_and_refused(stack: Stack) -> None:
 
 async def test_garbage_in_every_form_is_refused_never_a_500(stack: Stack) -> None:
     await make_admin(stack)
-    await stack.sign_in(ADMIN)
+    await sign_in(stack, ADMIN)
     junk = [{}, {"slug": "x" * 500, "name": "", "min_level": "-1", "skill_id": "abc", "team_id": "99999",
                  "priority": "<script>", "sla_first_response_minutes": "1e9", "notify_steps": ["nope"],
                  "escalation": ["nope"]},
