@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.errors import Conflict, Forbidden, InvalidInput, NotFound
 from crm.models import AccessRecord
+from crm.types import Channel
 from routing.agents import check_password_rules, create_agent, set_password, update_agent
 from routing.assign import RoutingConfig
 from routing.calendar import BusinessCalendar
@@ -190,6 +191,8 @@ class AgentIn:
     languages: list[str] = field(default_factory=list)  # spoken with citizens
     skills: dict[str, int] = field(default_factory=dict)
     password: str = ""  # empty: one is generated and shown once
+    channel_capacity: dict[str, int] = field(default_factory=dict)  # e.g. {"phone": 2}
+    working_hours: dict[str, str] = field(default_factory=dict)  # day -> intervals; all empty: the team's
 
 
 async def agent_rows(session: AsyncSession, agent_id: int | None = None) -> list[AgentRow]:
@@ -232,6 +235,9 @@ def _check_agent(data: AgentIn, reference: Reference) -> None:
         problems["languages"] = "language codes like fr, en, ar"
     if data.language is not None and not LANGUAGE.fullmatch(data.language):
         problems["language"] = "a language code like fr, en, ar"
+    if set(data.channel_capacity) - {c.value for c in Channel} or any(
+            not 0 <= n <= 10_000 for n in data.channel_capacity.values()):
+        problems["channel_capacity"] = "channel:number pairs, e.g. phone:2 sms:10"
     known = {s.slug for s in reference.skills}
     if set(data.skills) - known:
         problems["skills"] = "unknown skill"
@@ -273,6 +279,7 @@ async def create_agent_account(session: AsyncSession, by: Agent, data: AgentIn) 
                        fields={"email": "already used by another agent"}) from None
     agent.language = data.language
     await _set_team(session, agent.id, data.team_id)
+    await _routing_profile(session, agent, data, data.skills)
     password = data.password or generated_password()
     await set_password(session, agent, password)
     _audit(session, by, "agent:create", "agent", agent.id)
@@ -284,6 +291,18 @@ async def _target(session: AsyncSession, agent_id: int) -> Agent:
     if agent is None:
         raise NotFound(f"no agent {agent_id}")
     return agent
+
+
+async def _routing_profile(session: AsyncSession, agent: Agent, data: AgentIn, skills: dict[str, int]) -> list[str]:
+    """What the router knows (capacity, per channel too, languages, skills, working hours), changed
+    where the form differs; what changed."""
+    hours = _spec(data.working_hours, "hours_") or None
+    routing = {"capacity": (agent.capacity, data.capacity), "languages": (agent.languages, sorted(data.languages)),
+               "skills": (skills, data.skills), "channel_capacity": (agent.channel_capacity, data.channel_capacity)}
+    wanted: dict = {name: new for name, (old, new) in routing.items() if old != new}
+    if hours != (_spec(day_intervals(agent.working_hours)) or None):
+        wanted.update(working_hours=hours, clear_working_hours=hours is None)
+    return await update_agent(session, agent, **wanted) if wanted else []
 
 
 async def edit_agent_account(session: AsyncSession, by: Agent, agent_id: int, data: AgentIn) -> list[str]:
@@ -311,10 +330,7 @@ async def edit_agent_account(session: AsyncSession, by: Agent, agent_id: int, da
         raise Conflict("another agent has this email", fields={"email": "already used by another agent"}) from None
     if "team" in changed:
         await _set_team(session, agent.id, data.team_id)
-    routing = {"capacity": (agent.capacity, data.capacity), "languages": (agent.languages, sorted(data.languages)),
-               "skills": (current.skills, data.skills)}
-    wanted = {name: new for name, (old, new) in routing.items() if old != new}
-    changed += await update_agent(session, agent, **wanted) if wanted else []
+    changed += await _routing_profile(session, agent, data, current.skills)
     if changed:
         _audit(session, by, f"update:{','.join(changed)}", "agent", agent.id)
     return changed
@@ -375,14 +391,16 @@ def day_intervals(spec: dict | None) -> dict[str, str]:
     return {day: " ".join(f"{a}-{b}" for a, b in spec.get(day, [])) for day in DAYS}
 
 
-def _spec(hours: dict[str, str]) -> dict[str, list[list[str]]]:
+def _spec(hours: dict[str, str], prefix: str = "hours_") -> dict[str, list[list[str]]]:
+    """One line per day ("08:30-12:00 13:30-17:00") -> routing.calendar's per-day spec; a
+    refusal names the day's field (`prefix` + day)."""
     spec: dict[str, list[list[str]]] = {}
     for day in DAYS:
         text = hours.get(day, "").strip()
         pairs = _INTERVAL.findall(text)
         if _INTERVAL.sub("", text).replace(",", "").strip():
             raise InvalidInput(f"{day}: write intervals like 08:30-12:00 13:30-17:00",
-                               fields={f"hours_{day}": "write intervals like 08:30-12:00 13:30-17:00"})
+                               fields={f"{prefix}{day}": "write intervals like 08:30-12:00 13:30-17:00"})
         if pairs:
             spec[day] = [[a.zfill(5), b.zfill(5)] for a, b in pairs]
     return spec

@@ -17,7 +17,7 @@ from app.web.guard import require_role
 from app.web.i18n import LANGUAGES
 from app.web.pages import render
 from app.web.supervisor import SUPERVISING
-from crm.errors import DomainError
+from crm.errors import DomainError, InvalidInput
 from routing.administration import (
     DAYS,
     AgentIn,
@@ -193,7 +193,21 @@ def _agent_values(row) -> dict[str, Any]:
               "capacity": str(a.capacity), "languages": ", ".join(a.languages),
               "team_id": str(row.team_ids[0]) if row.team_ids else ""}
     values.update({f"skill_{slug}": str(level) for slug, level in row.skills.items()})
+    values["channel_capacity"] = " ".join(f"{channel}:{n}" for channel, n in sorted(a.channel_capacity.items()))
+    values.update({f"hours_{day}": text for day, text in day_intervals(a.working_hours).items()})
     return values
+
+
+def _channel_capacity(form) -> dict[str, int]:
+    """`phone:2 sms:10` (commas allowed) -> {"phone": 2, "sms": 10}."""
+    capacity = {}
+    for item in text(form, "channel_capacity", 200).replace(",", " ").split():
+        channel, _, number = item.partition(":")
+        if not number.isdigit():
+            raise InvalidInput(f"channel capacity: {item!r}",
+                               fields={"channel_capacity": "channel:number pairs, e.g. phone:2 sms:10"})
+        capacity[channel.strip().lower()] = int(number)
+    return capacity
 
 
 async def _agent_form(request: Request, db_session: AsyncSession, agent_id: int | None, *,
@@ -203,7 +217,7 @@ async def _agent_form(request: Request, db_session: AsyncSession, agent_id: int 
     reference = await reference_lists(db_session)
     return render(request, "admin_agent.html", {
         "row": row, "values": values if values is not None else _agent_values(row), "errors": errors or {},
-        "reference": reference, "options": _options(reference), "roles": [r.value for r in Role],
+        "reference": reference, "options": _options(reference), "roles": [r.value for r in Role], "days": DAYS,
         "languages": LANGUAGES,
         "password": password, "notice": _notice(request)}, status_code=status_code)
 
@@ -228,7 +242,9 @@ def _agent_in(form, skills: list[str]) -> AgentIn:
                    team_id=whole_number(form, "team_id"), language=text(form, "language", 8) or None,
                    capacity=whole_number(form, "capacity", required=True) or 0,
                    languages=[code.strip().lower() for code in text(form, "languages", 100).replace(",", " ").split()],
-                   skills=levels, password=str(form.get("password") or "")[:300])
+                   skills=levels, password=str(form.get("password") or "")[:300],
+                   channel_capacity=_channel_capacity(form),
+                   working_hours={day: text(form, f"hours_{day}", 200) for day in DAYS})
 
 
 async def _agent_change(request: Request, db_session: AsyncSession, agent_id: int | None, action) -> Template | Redirect:

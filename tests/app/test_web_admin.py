@@ -261,13 +261,27 @@ async def test_edit_deactivate_and_reset_password(stack: Stack) -> None:
     page = (await stack.client.get(f"/supervisor/agents/{amina}")).text
     values = {name: re.search(rf'type="hidden" name="{name}" value="([^"]*)"', page).group(1)
               for name in ("name", "email", "role", "team_id", "language")}
+    fax = await post_form(stack, f"/supervisor/agents/{amina}", {
+        **values, "capacity": "12", "channel_capacity": "fax:2", "hours_mon": "9h-17h"}, f"/supervisor/agents/{amina}")
+    assert fax.status_code == 400 and 'id="channel_capacity-error"' in fax.text and 'value="fax:2"' in fax.text
     changed = await post_form(stack, f"/supervisor/agents/{amina}", {
-        **values, "capacity": "12", "languages": "fr ar en", "skill_etat_civil": "5", "skill_social": "2"},
+        **values, "capacity": "12", "languages": "fr ar en", "skill_etat_civil": "5", "skill_social": "2",
+        "channel_capacity": "phone:2, sms:10", "hours_mon": "08:30-12:00", "hours_tue": "08:30-12:00 14:00-17:00"},
         f"/supervisor/agents/{amina}")
     assert changed.status_code == 303, " ".join(text_of(changed.text).split())[-700:]
     async with stack.session() as session:
         agent = await session.get(Agent, amina)
     assert (agent.capacity, agent.languages) == (12, ["ar", "en", "fr"])
+    assert agent.channel_capacity == {"phone": 2, "sms": 10}
+    assert agent.working_hours == {"mon": [["08:30", "12:00"]], "tue": [["08:30", "12:00"], ["14:00", "17:00"]]}
+    page = (await stack.client.get(f"/supervisor/agents/{amina}")).text
+    assert 'value="phone:2 sms:10"' in page and 'value="08:30-12:00 14:00-17:00"' in page
+    cleared = await post_form(stack, f"/supervisor/agents/{amina}", {  # every day empty: the team's hours
+        **values, "capacity": "12", "languages": "fr ar en", "skill_etat_civil": "5", "skill_social": "2",
+        "channel_capacity": "phone:2, sms:10"}, f"/supervisor/agents/{amina}")
+    assert cleared.status_code == 303
+    async with stack.session() as session:
+        assert (await session.get(Agent, amina)).working_hours is None
     promoted = await post_form(stack, f"/supervisor/agents/{amina}", {**values, "role": "admin", "capacity": "12"},
                                f"/supervisor/agents/{amina}")
     assert promoted.status_code == 403 and "only administrators" in promoted.text
