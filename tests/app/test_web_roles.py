@@ -59,7 +59,9 @@ async def test_the_whole_matrix_of_pages_and_roles(settings) -> None:
     await seed(settings.database_url)
     async with running(settings) as stack:
         routes = [(m, p, roles_of(h)) for m, p, h in page_routes(stack.app) if roles_of(h) is not None]
-        assert {"/desk", "/account", "/desk/requests", "/queue", "/tickets/{reference:str}", "/events"} \
+        assert {"/desk", "/account", "/desk/requests", "/queue", "/tickets/{reference:str}", "/events",
+                "/tickets/{reference:str}/attachments/{attachment_id:int}",
+                "/tickets/{reference:str}/attachments/{attachment_id:int}/preview"} \
             <= {p for _, p, _ in routes}
         # Anonymous: the sign-in page, remembering where they wanted to go (GETs), or no CSRF
         # token at all for a POST (a browser that has not signed in holds none).
