@@ -79,7 +79,7 @@ def journey(page, base: str) -> None:
     assert page.locator("#agents tr.overloaded th").first.inner_text() == "Amina Benali"
     axe_check(page, "supervisor-board")
 
-    page.click("text=Rebalance")
+    page.click("nav.subnav a[href='/supervisor/rebalance']")
     page.wait_for_url(f"{base}/supervisor/rebalance")
     moves = page.locator("#plan tbody tr").count()
     assert moves >= 2
@@ -97,7 +97,7 @@ def journey(page, base: str) -> None:
     axe_check(page, "supervisor-duplicates")
     pair = page.locator("section.pair").first
     pair.locator("input[name=reason]").first.fill("same person, two spellings")
-    pair.locator("button", has_text="Merge").click()
+    pair.locator("button", has_text="Fusionner").click()  # French first
     page.wait_for_url(f"{base}/supervisor/duplicates?done=merged")
     assert "same person, two spellings" in page.content()
     axe_check(page, "supervisor-duplicates-merged")
