@@ -15,7 +15,8 @@ from jinja2 import Environment, nodes
 
 from app.errors import CSRF_MESSAGE, PAGE_MESSAGES
 from app.web.attachments import NO_PREVIEW
-from app.web.desk import CHANNELS, REPLY_CHANNELS
+from app.web.desk import CHANNELS, DESK_MESSAGES, EMAIL_INVALID, INVALID, REPLY_CHANNELS, SCAN_BLOCKED, \
+    SCAN_TOO_LARGE, TOO_LONG
 from app.web.pages import NAV
 from app.web.queue import CHANNEL_LABELS, SLA_LABELS, TAB_LABELS
 from app.web.ticket_page import NOTICES
@@ -44,7 +45,8 @@ def python_msgids() -> set[str]:
     return ({item.label for item in NAV} | set(TAB_LABELS.values()) | set(SLA_LABELS.values())
             | {label for _, label in CHANNEL_LABELS.values()} | set(NOTICES.values())
             | {label for _, label in (*CHANNELS, *REPLY_CHANNELS)} | set(PAGE_MESSAGES.values())
-            | {CSRF_MESSAGE, NO_PREVIEW} | {s.value for s in TicketStatus} | {c.value for c in Channel}
+            | {CSRF_MESSAGE, NO_PREVIEW, EMAIL_INVALID, INVALID, SCAN_BLOCKED, SCAN_TOO_LARGE, TOO_LONG}
+            | set(DESK_MESSAGES.values()) | {"required", "unknown category", "not a valid phone number"} | {s.value for s in TicketStatus} | {c.value for c in Channel}
             | {p.value for p in Presence})
 
 
