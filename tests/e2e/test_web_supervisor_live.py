@@ -3,6 +3,8 @@ request arrives, is moved to another agent, an agent goes away — the board sho
 seconds without a reload, and a ticket she had ticked stays ticked."""
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from tests.e2e.browser import axe_check, browser_page, served
@@ -54,3 +56,46 @@ def test_the_supervisor_board_follows_arrivals_moves_and_presence_without_reload
             assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
             assert page.is_checked(f"#pick-{first}")
             axe_check(page, "supervisor-board-live")
+
+
+def test_the_barometer_and_an_attachment_pass_axe(tmp_path) -> None:
+    """The stats page with survey answers (the barometer's charts and tables) and the ticket page
+    with a scanned letter shown inline: zero serious or critical axe violations, French and Arabic."""
+    import base64
+
+    from replies.survey import record_answer
+    from tests.e2e.test_web_queue import _run
+    from tests.e2e.test_web_supervisor_journey import _in_db
+
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+    with served(tmp_path) as (base, settings):
+        sophie = {"Authorization": f"Bearer {_token(settings, 'sophie.martin@demo.guichet.fr')}"}
+        letter = httpx.post(f"{base}/api/v1/contacts", headers=sophie, json={
+            "channel": "letter", "full_name": "Yasmine Tazi", "phone": "06 12 34 56 78", "category": "etat_civil",
+            "subject": "Courrier", "note": "Courrier reçu avec une pièce jointe.",
+            "attachments": [{"filename": "courrier.png", "content_type": "image/png",
+                             "data": base64.b64encode(png).decode()}]})
+        assert letter.status_code == 201, letter.text
+        reference = letter.json()["reference"]
+        others = [_request(base, n) for n in range(3)]
+        time.sleep(1.5)  # the jobs run in process
+
+        async def answers(session):
+            from crm.models import Ticket
+            from sqlmodel import select
+            for ref, score in zip([reference, *others], (5, 4, 2, 3)):
+                ticket = (await session.exec(select(Ticket).where(Ticket.reference == ref))).one()
+                await record_answer(session, ticket.id, score, channel="email")
+        _run(_in_db(settings, answers))
+        with browser_page() as page:
+            _sign_in(page, base, CLAIRE, "/supervisor/stats")
+            assert page.locator("#satisfaction figure").count() == 4
+            axe_check(page, "supervisor-stats-barometer")
+            page.goto(f"{base}/tickets/{reference}")
+            page.wait_for_function("document.querySelector('img.attachment-preview').naturalWidth > 0")
+            axe_check(page, "ticket-attachment")
+            page.goto(f"{base}/supervisor/stats?lang=ar")
+            assert page.locator("html").get_attribute("dir") == "rtl"
+            assert "مؤشر الرضا" in page.locator("#satisfaction h2").inner_text()
+            axe_check(page, "supervisor-stats-barometer-ar")
