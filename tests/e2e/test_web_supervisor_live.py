@@ -63,9 +63,9 @@ def test_the_barometer_and_an_attachment_pass_axe(tmp_path) -> None:
     with a scanned letter shown inline: zero serious or critical axe violations, French and Arabic."""
     import base64
 
+    from app.db import in_transaction
     from replies.survey import record_answer
     from tests.e2e.test_web_queue import _run
-    from tests.e2e.test_web_supervisor_journey import _in_db
 
     png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -87,7 +87,7 @@ def test_the_barometer_and_an_attachment_pass_axe(tmp_path) -> None:
             for ref, score in zip([reference, *others], (5, 4, 2, 3)):
                 ticket = (await session.exec(select(Ticket).where(Ticket.reference == ref))).one()
                 await record_answer(session, ticket.id, score, channel="email")
-        _run(_in_db(settings, answers))
+        _run(in_transaction(settings.database_url, answers))
         with browser_page() as page:
             _sign_in(page, base, CLAIRE, "/supervisor/stats")
             assert page.locator("#satisfaction figure").count() == 4
