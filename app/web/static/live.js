@@ -49,7 +49,6 @@
           if (chosen !== null) { here.value = chosen; if (here.value !== chosen) { here.selectedIndex = 0; } }
           if (focused && focused.id && document.getElementById(focused.id)) { document.getElementById(focused.id).focus(); }
         });
-        document.documentElement.setAttribute("data-board-refreshed", String(Date.now()));
         if (status) { status.textContent = status.getAttribute("data-updated") || "↻"; }
         if (skipped) { partsTimer = setTimeout(function () { refreshParts(url, status); }, 3000); }
       })
