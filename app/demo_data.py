@@ -49,7 +49,10 @@ from crm.columns import UTCDateTime, utcnow
 from crm.errors import DomainError
 from crm.inbound import get_inbound, record_inbound
 from crm.models import Citizen, InboundEvent, Ticket
+from crm.identity import IdentityPolicy
+from crm.identity_score import compare
 from crm.normalise import normalise_phone
+from crm.person import IdentityRecord, person_from_record
 from crm.types import Channel, OutboundMessage
 from replies.survey import record_answer
 from routing.agents import get_agent_by_email
@@ -231,7 +234,7 @@ def make_stories(rng: random.Random, people: list[Person], count: int, now: date
     stories = []
     for n in range(count):
         person = people[n] if n < len(people) else rng.choice(people)  # everyone once, some again
-        channel = _pick(rng, CHANNELS)
+        channel = CHANNELS[n][0] if n < len(CHANNELS) else _pick(rng, CHANNELS)
         if channel == "sms" and not person.phone:
             channel = "email"
         if channel == "email" and not person.email:
@@ -246,20 +249,41 @@ def make_stories(rng: random.Random, people: list[Person], count: int, now: date
     return stories
 
 
-def make_twins(rng: random.Random, people: list[Person], stories: list[Story], now: datetime) -> list[Story]:
-    """A few citizens who come back under a name spelt differently and with another address: the
-    resolver cannot be sure, so they wait for a person in the duplicates review queue."""
-    twins = []
-    for i, original in enumerate(rng.sample(people[:60], min(TWINS, len(people)))):
-        first, _, last = original.name.partition(" ")
-        spelt = last.replace("i", "y", 1) if "i" in last else last + "e"
-        twin = Person(f"{first} {spelt}", original.language,
-                      f"{_ascii(first)}.{_ascii(spelt)}{i}@{corpus.EMAIL_DOMAINS[i % 3]}",
-                      None, original.street, original.postcode, original.city)
+def _misspelt(name: str, phone: str) -> str | None:
+    """The name as a clerk might mistype it, such that with the same phone the resolver is unsure
+    (between its review and match thresholds); None when no small slip does that."""
+    first, _, last = name.partition(" ")
+    policy = IdentityPolicy()
+    for i in range(1, len(last) - 1):
+        for variant in (last[:i] + last[i + 1] + last[i] + last[i + 2:], last[:i] + last[i + 1:]):
+            if " " in variant.strip() or variant == last:
+                continue
+            score = compare(person_from_record(IdentityRecord(full_name=f"{first} {variant}", phone=phone),
+                                               default_region="FR"),
+                            person_from_record(IdentityRecord(full_name=name, phone=phone),
+                                               default_region="FR")).score
+            if policy.review_threshold <= score < policy.match_threshold:
+                return f"{first} {variant}"
+    return None
+
+
+def make_twins(rng: random.Random, stories: list[Story], now: datetime) -> list[Story]:
+    """A few citizens who call again and whose name the desk mistypes: same phone, a name one slip
+    away, so the resolver cannot be sure and the pair waits in the duplicates review queue."""
+    twins: list[Story] = []
+    for original in stories:
+        person = original.person
+        if len(twins) == TWINS or original.channel == "sms" or not person.phone:
+            continue
+        name = _misspelt(person.name, person.phone)
+        if name is None:
+            continue
         subject, text = rng.choice(corpus.REQUESTS["autre"])[original.language]
-        opened = now - timedelta(days=rng.randrange(2, 10), hours=rng.randrange(5))
-        twins.append(Story(len(stories) + i, twin, "counter", "autre", original.language, subject,
-                           text.format(street=original.street), opened, "assigned"))
+        opened = min(original.opened + timedelta(days=rng.uniform(1, 5)), now - timedelta(hours=3))
+        twin = Person(name, person.language, None, "+33 " + person.phone[1:], person.street, person.postcode,
+                      person.city)
+        twins.append(Story(len(stories) + len(twins), twin, "phone", "autre", original.language, subject,
+                           text.format(street=person.street), opened, "assigned"))
     return twins
 
 
@@ -385,9 +409,11 @@ class Player:
                                                  default_region=self.settings.default_region)).event_id
                 await session.commit()
         else:
+            # A letter has the address on it, a visitor gives it; a caller rarely does.
+            where = {"address": person.street, "postcode": person.postcode, "city": person.city} \
+                if story.channel != "phone" else {}
             contact = ContactIn(channel=story.channel, full_name=person.name, email=person.email,
-                                phone=person.phone, address=person.street, postcode=person.postcode,
-                                city=person.city, language=story.language, category=story.category,
+                                phone=person.phone, **where, language=story.language, category=story.category,
                                 subject=story.subject, note=story.text)
             event_id = await self.log_contact(contact, n, FRONT_DESK[n % 2])
         if story.dead_letter:
@@ -531,7 +557,8 @@ async def backdate(session: AsyncSession, clock: DemoClock, until: datetime) -> 
         keys = list(table.primary_key.columns)
         if not stamps or not keys:
             continue
-        rows = (await session.execute(core_select(*keys, *stamps).where(_any_after(stamps, start)))).all()
+        connection = await session.connection()
+        rows = (await connection.execute(core_select(*keys, *stamps).where(_any_after(stamps, start)))).all()
         changes = []
         for row in rows:
             values = dict(row._mapping)
@@ -546,7 +573,7 @@ async def backdate(session: AsyncSession, clock: DemoClock, until: datetime) -> 
         if changes:
             statement = update(table).where(*[k == bindparam(f"key_{k.name}") for k in keys]).values(
                 {c.name: bindparam(f"new_{c.name}") for c in stamps})
-            await session.execute(statement.execution_options(synchronize_session=False), changes)
+            await connection.execute(statement, changes)
 
 
 def _any_after(columns: list, start: datetime):
@@ -635,10 +662,10 @@ async def _play(ctx: dict[str, Any], settings: Settings, citizens: int,
     now = utcnow()
     people = make_people(rng, citizens)
     stories = make_stories(rng, people, max(citizens, round(citizens * TICKETS_PER_CITIZEN)), now, zone)
-    emailed = [s for s in stories if s.channel == "email" and s.fate in ("assigned", "in_progress")]
+    emailed = [s for s in stories if s.channel == "email"]
     if emailed:
         emailed[0].dead_letter = True
-    stories += make_twins(rng, people, stories, now)
+    stories += make_twins(rng, stories, now)
     steps = make_steps(rng, stories, now, zone)
     steps.append(Step(now - timedelta(days=3, hours=2), len(steps), "away"))
     steps.append(Step(now - timedelta(hours=5), len(steps), "quarantine"))
