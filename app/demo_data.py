@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, event, func, update
 from sqlalchemy import select as core_select
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -628,6 +628,11 @@ async def seed_demo_data(settings: Settings, *, citizens: int = 300,
     empty database; what is there at the end, the logins and a few tracking examples."""
     started = clock_time.monotonic()
     async with pipeline_in_process(settings) as ctx:
+        if ctx["engine"].dialect.name == "sqlite":
+            # Thousands of small commits: in WAL mode NORMAL syncs at checkpoints, not at each one
+            # (a power cut may lose the last ones, never corrupt the file; it is demo data).
+            event.listen(ctx["engine"].sync_engine, "connect",
+                         lambda connection, _: connection.execute("PRAGMA synchronous=NORMAL"))
         async with ctx["sessionmaker"]() as session:
             await seed_reference_data(session)
             await seed_demo_agents(session, (*AGENTS, *MORE_AGENTS))
@@ -639,7 +644,7 @@ async def seed_demo_data(settings: Settings, *, citizens: int = 300,
             message = "demo data added"
         else:
             demo = (await _demo_there(ctx))
-            message = ("the demo data is there already: nothing added" if demo else
+            message = ("the demo data is there already (nothing added)" if demo else
                        f"this database holds {existing} ticket(s) of its own: demo data is only added to an "
                        f"empty one")
         async with ctx["sessionmaker"]() as session:
