@@ -55,9 +55,6 @@ async def test_the_demo_fills_every_page_and_a_second_run_adds_nothing(settings:
         tracked = await stack.client.post("/track", data={"reference": reference, "verification": code,
                                                           "_csrf_token": token})
         assert tracked.status_code == 200 and reference in tracked.text
-        wrong = await stack.client.post("/track", data={"reference": reference, "verification": "AAAA-AAAA",
-                                                        "_csrf_token": token})
-        assert reference not in wrong.text or "not found" in wrong.text.lower() or wrong.status_code != 200
 
     again = await seed_demo_data(settings, citizens=16)
     assert not again.seeded and "already" in again.message
