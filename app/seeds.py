@@ -56,7 +56,8 @@ class DemoAgent:
     skills: dict[str, int]
     languages: tuple[str, ...] = ("fr",)
     capacity: int = 20  # open tickets at once
-    teams: tuple[str, ...] = ()  # besides the town hall's (TEAM)
+    # Teams whose queue they work; at the "team" stage the router gives any member a ticket.
+    teams: tuple[str, ...] = ("mairie",)
 
 
 AGENTS = [
@@ -76,14 +77,16 @@ FIELD_TEAM = {"slug": "services-techniques", "name": "Services techniques (voiri
               "holiday_country": "FR"}
 MORE_AGENTS = [
     DemoAgent("youssef.elidrissi@demo.guichet.fr", "Youssef El Idrissi", "agent",
-              {"voirie": 4, "urbanisme": 2, "accueil": 2}, ("fr", "ar"), capacity=12, teams=("services-techniques",)),
+              {"voirie": 4, "urbanisme": 2, "accueil": 2}, ("fr", "ar"), capacity=12,
+              teams=("mairie", "services-techniques")),
     DemoAgent("lucie.bernard@demo.guichet.fr", "Lucie Bernard", "agent", {"social": 5, "etat_civil": 3},
               ("fr", "en"), capacity=12),
     DemoAgent("mehdi.khelifi@demo.guichet.fr", "Mehdi Khelifi", "agent", {"etat_civil": 4, "accueil": 3},
               ("fr", "ar"), capacity=12),
+    # In no team: the counter and the administration do not take the back office's requests.
     DemoAgent("yasmine.cherkaoui@demo.guichet.fr", "Yasmine Cherkaoui", "frontdesk", {"accueil": 3},
-              ("fr", "ar", "en")),
-    DemoAgent("marc.lefevre@demo.guichet.fr", "Marc Lefèvre", "admin", {}, ("fr", "en")),
+              ("fr", "ar", "en"), teams=()),
+    DemoAgent("marc.lefevre@demo.guichet.fr", "Marc Lefèvre", "admin", {}, ("fr", "en"), teams=()),
 ]
 
 
@@ -130,7 +133,7 @@ async def seed_templates(session: AsyncSession, *, sms_max_segments: int = 3) ->
 
 async def seed_demo_agents(session: AsyncSession, agents: Sequence[DemoAgent] = AGENTS) -> None:
     teams = {TEAM["slug"]: await upsert_team(session, **TEAM)}
-    if any(agent.teams for agent in agents):
+    if any(FIELD_TEAM["slug"] in agent.teams for agent in agents):
         teams[FIELD_TEAM["slug"]] = await upsert_team(session, **FIELD_TEAM)
     for agent in agents:
         try:
@@ -140,5 +143,5 @@ async def seed_demo_agents(session: AsyncSession, agents: Sequence[DemoAgent] = 
                                      skills=agent.skills, languages=agent.languages, capacity=agent.capacity)
         if row.password_hash is None:  # a password the agent changed is kept
             await set_password(session, row, DEMO_PASSWORD, reuse_hash=True)
-        for slug in (TEAM["slug"], *agent.teams):
+        for slug in agent.teams:
             await add_member(session, teams[slug], row.id)
