@@ -101,7 +101,9 @@ class Story:
     subject: str
     text: str
     opened: datetime
-    fate: str  # new, assigned, in_progress, waiting, resolved, closed
+    # assigned, in_progress, waiting, resolved, closed: what the agents do with it. Whether it is
+    # assigned at all is the router's business: at peak, agents at capacity leave some waiting.
+    fate: str
     reference: str | None = None
     dead_letter: bool = False
 
@@ -298,7 +300,7 @@ def make_steps(rng: random.Random, stories: list[Story], now: datetime, zone: Zo
 
     for story in stories:
         add(story.opened, "open", story)
-        if story.fate in ("new", "assigned"):
+        if story.fate == "assigned":
             if rng.random() < 0.15:
                 add(_office(story.opened, rng, zone, rng.uniform(0.5, 4)), "note", story)
             continue
