@@ -156,17 +156,24 @@ def _ascii(text: str) -> str:
     return "".join(c for c in folded.lower() if c.isalnum() or c in ".-")
 
 
-def _mobile(rng: random.Random) -> str:
-    """A French mobile number as people write it (06, or 07 5x to 07 8x: the ranges in use)."""
+# Mobile numbers as people write them: French (06, 07 5x to 07 8x), Moroccan, Algerian.
+MOBILE_PLANS = {"FR": ("", ["06", "06", "06", "075", "076", "077", "078"], 10),
+                "MA": ("+212 ", ["6", "7"], 9), "DZ": ("+213 ", ["5", "6", "7"], 9)}
+
+
+def _mobile(rng: random.Random, country: str = "FR") -> str:
+    """A valid mobile number of that country's plan (some prefixes are not: 069x is overseas)."""
+    country_code, prefixes, length = MOBILE_PLANS[country]
     while True:
-        prefix = rng.choice(["06", "06", "06", "075", "076", "077", "078"])
-        digits = prefix + f"{rng.randrange(10 ** (10 - len(prefix))):0{10 - len(prefix)}d}"
+        prefix = rng.choice(prefixes)
+        digits = prefix + f"{rng.randrange(10 ** (length - len(prefix))):0{length - len(prefix)}d}"
         try:
-            normalise_phone(digits, "FR")
+            normalise_phone(country_code + digits, "FR")
             break
-        except DomainError:  # 069x belongs to overseas departments' plans, and a few others
+        except DomainError:
             continue
-    return " ".join(digits[i:i + 2] for i in range(0, 10, 2))
+    pairs = " ".join(digits[i:i + 2] for i in range(length % 2, length, 2))
+    return country_code + (digits[0] + " " + pairs if length % 2 else pairs)
 
 
 def make_people(rng: random.Random, count: int) -> list[Person]:
@@ -184,10 +191,11 @@ def make_people(rng: random.Random, count: int) -> list[Person]:
             email = email.replace("@", f"{rng.randrange(10)}@")
         seen.add(email)
         postcode, city = rng.choice(corpus.TOWNS)
-        has = rng.random()
+        has = rng.random()  # email only, both, or phone only
+        country = rng.choice(["MA", "DZ"]) if maghreb and rng.random() < 0.12 else "FR"
         people.append(Person(
             name=f"{first} {last}", language=language, email=email if has < 0.85 else None,
-            phone=_mobile(rng) if has > 0.3 or has >= 0.85 else None,
+            phone=_mobile(rng, country) if has > 0.3 else None,
             street=f"{rng.randrange(1, 120)} {rng.choice(corpus.STREETS)}", postcode=postcode, city=city))
     return people
 
@@ -282,7 +290,7 @@ def make_twins(rng: random.Random, stories: list[Story], now: datetime) -> list[
             continue
         subject, text = rng.choice(corpus.REQUESTS["autre"])[original.language]
         opened = min(original.opened + timedelta(days=rng.uniform(1, 5)), now - timedelta(hours=3))
-        twin = Person(name, person.language, None, "+33 " + person.phone[1:], person.street, person.postcode,
+        twin = Person(name, person.language, None, _e164(person.phone), person.street, person.postcode,
                       person.city)
         twins.append(Story(len(stories) + len(twins), twin, "phone", "autre", original.language, subject,
                            text.format(street=person.street), opened, "assigned"))
@@ -351,7 +359,8 @@ def _twilio_body(sid: str, sender: str | None, text: str) -> bytes:
 
 
 def _e164(phone: str) -> str:
-    return "+33" + phone.replace(" ", "")[1:]
+    """As Twilio writes the sender: +33612345678."""
+    return normalise_phone(phone, "FR")
 
 
 class RefusingRelay:

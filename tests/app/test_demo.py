@@ -40,7 +40,7 @@ async def test_the_demo_fills_every_page_and_a_second_run_adds_nothing(settings:
         queue = (await stack.client.get("/queue?tab=team")).text
         rows = re.findall(r'<tr>\s*<td><a href="/tickets/([^"]+)"', queue)
         channels = set(re.findall(r'<td><span aria-hidden="true">.</span> ([^<]+)</td>', queue))
-        assert len(rows) >= 10 and len(channels) >= 3, (len(rows), channels)
+        assert len(rows) >= 5 and len(channels) >= 3, (len(rows), channels)
 
         ticket = (await stack.client.get(f"/tickets/{rows[0]}")).text
         history = ticket[ticket.index('id="ticket-history"'):]
