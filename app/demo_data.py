@@ -68,6 +68,9 @@ TICKETS_PER_CITIZEN = 4 / 3
 SUPERVISOR = "claire.dubois@demo.guichet.fr"
 FRONT_DESK = ("sophie.martin@demo.guichet.fr", "yasmine.cherkaoui@demo.guichet.fr")
 AWAY = "mehdi.khelifi@demo.guichet.fr"  # on leave for the last days: the board shows one agent away
+# The administrator configures; without a category a request may go to anyone on duty, so he is
+# signed off the queue (offline) from the start.
+OFF_QUEUE = "marc.lefevre@demo.guichet.fr"
 TOWN_HALL = "contact@mairie.example.org"
 TWILIO_NUMBER = "+33757000000"
 # How requests come in; the three last are logged by the front desk.
@@ -516,10 +519,10 @@ class Player:
                                 comment=corpus.SATISFACTION_COMMENTS[story.language] if score == "5" else None)
             await session.commit()
 
-    async def away(self) -> None:
-        supervisor, agent = await self.agent(SUPERVISOR), await self.agent(AWAY)
+    async def presence(self, email: str, presence: str, why: str) -> None:
+        supervisor, agent = await self.agent(SUPERVISOR), await self.agent(email)
         async with self.session() as session:
-            await set_presence(session, agent.id, "away", by=supervisor, why="congés",
+            await set_presence(session, agent.id, presence, by=supervisor, why=why,
                                redistribute=True, config=routing_config(self.settings))
             await session.commit()
 
@@ -537,8 +540,8 @@ class Player:
         if step.kind == "open":
             await self.open(story)
             return
-        if step.kind == "away":
-            await self.away()
+        if step.kind == "presence":
+            await self.presence(**step.extra)
             return
         if step.kind == "quarantine":
             await self.quarantine()
@@ -683,7 +686,10 @@ async def _play(ctx: dict[str, Any], settings: Settings, citizens: int,
         emailed[0].dead_letter = True
     stories += make_twins(rng, stories, now)
     steps = make_steps(rng, stories, now, zone)
-    steps.append(Step(now - timedelta(days=3, hours=2), len(steps), "away"))
+    steps.append(Step(now - timedelta(days=DAYS + 1), len(steps), "presence",
+                      extra={"email": OFF_QUEUE, "presence": "offline", "why": "administration"}))
+    steps.append(Step(now - timedelta(days=3, hours=2), len(steps), "presence",
+                      extra={"email": AWAY, "presence": "away", "why": "congés"}))
     steps.append(Step(now - timedelta(hours=5), len(steps), "quarantine"))
     steps.sort(key=lambda s: (s.at, s.order))
     clock = DemoClock()

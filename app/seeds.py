@@ -85,7 +85,7 @@ MORE_AGENTS = [
               ("fr", "ar"), capacity=12),
     # In no team: the counter and the administration do not take the back office's requests.
     DemoAgent("yasmine.cherkaoui@demo.guichet.fr", "Yasmine Cherkaoui", "frontdesk", {"accueil": 3},
-              ("fr", "ar", "en"), teams=()),
+              ("fr", "ar", "en"), capacity=4, teams=()),
     DemoAgent("marc.lefevre@demo.guichet.fr", "Marc Lefèvre", "admin", {}, ("fr", "en"), teams=()),
 ]
 
