@@ -41,6 +41,7 @@ from app.seeds import AGENTS, DEMO_PASSWORD, MORE_AGENTS, seed_demo_agents, seed
 from app.settings import Settings, attachment_policy, routing_config
 from app.status_change import change_status_and_follow_up
 from app.tracking import display_code, tracking_code
+from app.web.sessions import load_secret_key
 from app.webhooks import record_twilio_sms
 from channels.base import ChannelError
 from channels.email import inbound as email_inbound
@@ -621,9 +622,7 @@ async def _counts(session: AsyncSession) -> tuple[int, int]:
 
 
 async def _examples(session: AsyncSession, settings: Settings) -> list[tuple[str, str, str]]:
-    from app.web.sessions import load_secret_key
-
-    secret, found = load_secret_key(settings), []
+    secret, found = load_secret_key(settings), []  # the key /track checks codes with
     for status in ("pending", "resolved", "open", "new"):
         ticket = (await session.exec(select(Ticket).where(Ticket.status == status)
                                      .order_by(col(Ticket.created_at).desc()).limit(1))).first()
