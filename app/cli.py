@@ -92,42 +92,43 @@ def db_downgrade(revision: str) -> None:
 
 
 @cli.command()
-def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Migrate, seed demo categories, agents and templates, then serve."""
-    from app.seeds import AGENTS, DEMO_PASSWORD, seed_demo_agents, seed_reference_data
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         seed_only: Annotated[bool, typer.Option("--seed-only", help="seed, print the logins, and exit")] = False,
+         citizens: Annotated[int, typer.Option(min=1, max=5000, help="how many citizens (about 4/3 as many "
+                                                                      "requests)")] = 300) -> None:
+    """Migrate, seed demo categories, agents, templates and a few hundred citizens with their
+    requests (once: an empty database only), print the logins, then serve."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.demo_data import seed_demo_data
 
     settings = get_settings()
     migrations.upgrade(settings.database_url)
-
-    async def seed(session: AsyncSession) -> str:
-        await seed_reference_data(session)
-        await seed_demo_agents(session)
-        return await issue_token(session, await get_agent_by_email(session, AGENTS[-1].email))
-
-    token = _in_session(seed, settings)
+    with Progress(TextColumn("demo data"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("steps", total=None)
+        report = asyncio.run(seed_demo_data(settings, citizens=citizens,
+                                            progress=lambda done, total: bar.update(task, completed=done,
+                                                                                    total=total)))
     base = f"http://{host}:{port}"
-    agents = "\n".join(f"    {a.email:<34} {a.role:<10} {', '.join(a.skills)}" for a in AGENTS)
+    logins = "\n".join(f"    {email:<36} {role:<11} {name}" for email, role, name in report.logins)
+    tracking = "\n".join(f"    {reference}   verification {code}   ({status})"
+                         for reference, code, status in report.tracking)
     print(f"""
 Guichet demo — {settings.service_name}
+  {report.message}: {report.citizens} citizens, {report.tickets} requests ({report.seconds:.0f} s)
+
+  Agents sign in   {base}/login   password for every demo agent: {report.password}
+{logins}
 
   Citizen form     {base}/request   (English: {base}/request?lang=en)
-  Track a request  {base}/track
-  Agents sign in   {base}/login   password for every demo agent: {DEMO_PASSWORD}
-  API docs         {base}/schema
-  Health           {base}/health
-
-  Supervisor token (Claire Dubois): {token}
-  Demo agents (sign in with the email above; a new API token: guichet agents token EMAIL):
-{agents}
-
-  Try it:
-    curl -s -X POST {base}/api/v1/requests -H 'Content-Type: application/json' \\
-      -H 'Idempotency-Key: demo-1' -d '{{"name": "Nadia Amrani", "email": "nadia@example.org",
-      "category": "etat_civil", "subject": "Acte de naissance", "message": "Bonjour, il me faut une copie."}}'
-    curl -s {base}/api/v1/tickets/REFERENCE -H 'Authorization: Bearer {token}'
-    .venv/bin/guichet outbox list   (the acknowledgements: the demo sends no real mail)
+  Track a request  {base}/track   for instance:
+{tracking}
+  API docs         {base}/schema   (an API token: .venv/bin/guichet agents token EMAIL)
+  Outbox           .venv/bin/guichet outbox list   (the demo sends nothing: answers stay in the outbox)
 """)
-    serve(host=host, port=port)
+    if not seed_only:
+        serve(host=host, port=port)
 
 
 @agents_cli.command("create")

@@ -10,7 +10,7 @@ from crm.errors import DomainError
 from rich.console import Console
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import make_engine, make_sessionmaker
+from app.db import in_transaction
 from app.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -20,19 +20,8 @@ err = Console(stderr=True)
 def in_session(work: Callable[[AsyncSession], Awaitable[T]], settings: Settings | None = None) -> T:
     """Run one unit of work in a transaction; a domain error becomes a message and exit code 1."""
     settings = settings or get_settings()
-
-    async def run() -> T:
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
     try:
-        return asyncio.run(run())
+        return asyncio.run(in_transaction(settings.database_url, work))
     except DomainError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None

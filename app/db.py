@@ -1,7 +1,9 @@
 """Engine and sessions. Importing this module registers every package's tables."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -16,6 +18,7 @@ import replies.models  # noqa: F401
 import routing.models  # noqa: F401
 
 metadata = SQLModel.metadata
+T = TypeVar("T")
 
 
 def sync_url(url: str) -> str:
@@ -58,3 +61,16 @@ def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def in_transaction(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """One unit of work on its own engine, committed: for commands and scripts that run once
+    and exit (an engine outliving its event loop would fail at exit)."""
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()

@@ -1,6 +1,7 @@
 """Demo data and the default templates (app/seed_templates.py), idempotent: running twice changes nothing."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,6 +55,9 @@ class DemoAgent:
     role: str
     skills: dict[str, int]
     languages: tuple[str, ...] = ("fr",)
+    capacity: int = 20  # open tickets at once
+    # Teams whose queue they work; at the "team" stage the router gives any member a ticket.
+    teams: tuple[str, ...] = ("mairie",)
 
 
 AGENTS = [
@@ -65,6 +69,24 @@ AGENTS = [
               ("fr", "en")),
     DemoAgent("claire.dubois@demo.guichet.fr", "Claire Dubois", "supervisor",
               {slug: 3 for slug in SKILLS}, ("fr", "en")),
+]
+# The rest of the staff in `guichet demo`'s full data set (app/demo_data.py): smaller capacities, so
+# that at peak some requests wait in the queue. Tests seed AGENTS only, whose routing they assume.
+FIELD_TEAM = {"slug": "services-techniques", "name": "Services techniques (voirie, urbanisme)",
+              "opening_hours": {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "07:30", "end": "16:00"},
+              "holiday_country": "FR"}
+MORE_AGENTS = [
+    DemoAgent("youssef.elidrissi@demo.guichet.fr", "Youssef El Idrissi", "agent",
+              {"voirie": 4, "urbanisme": 2, "accueil": 2}, ("fr", "ar"), capacity=12,
+              teams=("mairie", "services-techniques")),
+    DemoAgent("lucie.bernard@demo.guichet.fr", "Lucie Bernard", "agent", {"social": 5, "etat_civil": 3},
+              ("fr", "en"), capacity=12),
+    DemoAgent("mehdi.khelifi@demo.guichet.fr", "Mehdi Khelifi", "agent", {"etat_civil": 4, "accueil": 3},
+              ("fr", "ar"), capacity=12),
+    # In no team: the counter and the administration do not take the back office's requests.
+    DemoAgent("yasmine.cherkaoui@demo.guichet.fr", "Yasmine Cherkaoui", "frontdesk", {"accueil": 3},
+              ("fr", "ar", "en"), capacity=4, teams=()),
+    DemoAgent("marc.lefevre@demo.guichet.fr", "Marc Lefèvre", "admin", {}, ("fr", "en"), teams=()),
 ]
 
 
@@ -109,14 +131,17 @@ async def seed_templates(session: AsyncSession, *, sms_max_segments: int = 3) ->
     return added
 
 
-async def seed_demo_agents(session: AsyncSession) -> None:
-    team = await upsert_team(session, **TEAM)
-    for agent in AGENTS:
+async def seed_demo_agents(session: AsyncSession, agents: Sequence[DemoAgent] = AGENTS) -> None:
+    teams = {TEAM["slug"]: await upsert_team(session, **TEAM)}
+    if any(FIELD_TEAM["slug"] in agent.teams for agent in agents):
+        teams[FIELD_TEAM["slug"]] = await upsert_team(session, **FIELD_TEAM)
+    for agent in agents:
         try:
             row = await get_agent_by_email(session, agent.email)
         except NotFound:
             row = await create_agent(session, email=agent.email, name=agent.name, role=agent.role,
-                                     skills=agent.skills, languages=agent.languages)
+                                     skills=agent.skills, languages=agent.languages, capacity=agent.capacity)
         if row.password_hash is None:  # a password the agent changed is kept
             await set_password(session, row, DEMO_PASSWORD, reuse_hash=True)
-        await add_member(session, team, row.id)
+        for slug in agent.teams:
+            await add_member(session, teams[slug], row.id)

@@ -44,6 +44,7 @@ class AttachmentOut:
     content_type: str
     size: int
     refused: str | None
+    id: int | None = None  # None: refused, nothing to fetch (the ticket page links the others)
 
 
 @dataclass
@@ -106,7 +107,8 @@ async def ticket_for_agent(session: AsyncSession, reference: str, agent: Agent) 
         ),
         assignee=AgentOut(assignee.id, assignee.name, assignee.email) if assignee else None,
         messages=[MessageOut(m.id, m.direction, m.channel, m.subject, m.text, m.created_at,
-                             [AttachmentOut(a.filename, a.content_type, a.size, a.refused)
+                             [AttachmentOut(a.filename, a.content_type, a.size, a.refused,
+                                            a.id if a.sha256 else None)
                               for a in files.get(m.id, [])])
                   for m in messages],
         timeline=[EventOut(e.id, e.kind, e.created_at, e.actor_type, e.actor_id, e.reason, e.data)

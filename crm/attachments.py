@@ -10,7 +10,9 @@ from pathlib import Path, PurePath
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm.models import Attachment
+from crm.errors import NotFound
+from crm.models import AccessRecord, Attachment, Message
+from crm.tickets import find_by_reference
 from crm.types import AttachmentData
 
 DANGEROUS_SUFFIXES = frozenset({".exe", ".bat", ".cmd", ".com", ".scr", ".js", ".vbs", ".msi", ".ps1",
@@ -86,3 +88,50 @@ async def attachments_by_message(session: AsyncSession, message_ids: list[int]) 
         for row in rows.all():
             found.setdefault(row.message_id, []).append(row)
     return found
+
+
+# --- reading a stored attachment (the ticket page's download and preview) --------------------
+
+# Shown in the page as they are: raster images only (an SVG can carry script).
+PREVIEW_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# Shown as plain text, never rendered: HTML and XML included, so a hostile page is only its source.
+PREVIEW_TEXT_TYPES = frozenset({"text/plain", "text/csv", "text/html", "application/xhtml+xml", "text/xml",
+                                "application/xml", "application/json", "text/calendar", "text/markdown"})
+PREVIEW_TEXT_MAX = 200_000  # characters; a preview, the download has it all
+
+
+def preview_kind(content_type: str) -> str | None:
+    """"image", "text" or None (download only), from the type the sender declared (pure)."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in PREVIEW_IMAGE_TYPES:
+        return "image"
+    if kind in PREVIEW_TEXT_TYPES:
+        return "text"
+    return None
+
+
+def as_text(data: bytes) -> str:
+    """Bytes as text for a preview: UTF-8, else Latin-1 (every byte is a character there)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return text[:PREVIEW_TEXT_MAX]
+
+
+async def read_attachment(session: AsyncSession, reference: str, attachment_id: int, root: Path, *,
+                          agent_id: int, action: str) -> tuple[Attachment, bytes]:
+    """A stored attachment of one of the ticket's messages and its bytes, with an AccessRecord
+    (`action`: "download" or "preview") of the agent who opened it: a letter's scan is personal
+    data. Another ticket's file, a refused one or one missing from the store: NotFound."""
+    ticket = await find_by_reference(session, reference)
+    row = (await session.exec(select(Attachment).join(Message, col(Message.id) == Attachment.message_id)
+                              .where(Attachment.id == attachment_id, Message.ticket_id == ticket.id))).first()
+    if row is None or row.sha256 is None:
+        raise NotFound("no such attachment on this ticket")
+    try:
+        data = path_for(root, row.sha256).read_bytes()
+    except FileNotFoundError:
+        raise NotFound("this attachment is no longer in the store") from None
+    session.add(AccessRecord(agent_id=agent_id, action=action, subject_type="attachment", subject_id=row.id))
+    return row, data

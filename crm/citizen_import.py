@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -243,23 +243,37 @@ async def insert_citizens(session: AsyncSession, rows: list[Prepared]) -> list[i
     work, even Core's per-row parameter handling, would cost more than the database's)."""
     if not rows:
         return []
+    connection = await session.connection()
+    postgres = connection.dialect.name == "postgresql"
     ids = await reserve_citizen_ids(session, len(rows))
-    now = utcnow()
-    await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"),
-                      [(citizen_id, *(row.citizen[name] for name in CITIZEN_COLUMNS), now, now)
-                       for citizen_id, row in zip(ids, rows, strict=True)])
-    contacts: list[tuple] = []
-    tokens: list[tuple] = []
-    keys: list[tuple] = []
+    # Values in the driver's own form: asyncpg takes dates, SQLite the text UTCDateTime stores.
+    now = utcnow() if postgres else utcnow().strftime(SQLITE_TIMESTAMP)
+    day = _same if postgres else _iso_day
+    citizens, contacts, tokens, keys = [], [], [], []
     for citizen_id, row in zip(ids, rows, strict=True):
+        values = row.citizen
+        citizens.append((citizen_id, *(values[name] for name in CITIZEN_COLUMNS[:3]), day(values["birth_date"]),
+                         *(values[name] for name in CITIZEN_COLUMNS[4:]), now, now))
         contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in row.contacts]
         tokens += [(key, citizen_id) for key in row.name_keys]
         keys += [(key, citizen_id) for key in row.blocking_keys]
+    await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"), citizens)
     await bulk_insert(session, "contact_point", ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
                       contacts)
     await bulk_insert(session, "citizen_name_token", ("token", "citizen_id"), tokens)
     await bulk_insert(session, "identity_key", ("key", "citizen_id"), keys)
     return ids
+
+
+SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _same(value):
+    return value
+
+
+def _iso_day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 async def reserve_citizen_ids(session: AsyncSession, count: int) -> list[int]:
@@ -275,8 +289,8 @@ async def reserve_citizen_ids(session: AsyncSession, count: int) -> list[int]:
 
 
 async def bulk_insert(session: AsyncSession, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Rows into `table` through the driver: COPY on PostgreSQL, executemany on SQLite.
-    Timestamps must be timezone-aware UTC (stored naive on SQLite, as UTCDateTime does)."""
+    """Rows into `table` through the driver, values already in its form: COPY on PostgreSQL,
+    executemany on SQLite."""
     if not rows:
         return
     connection = await session.connection()
@@ -284,18 +298,8 @@ async def bulk_insert(session: AsyncSession, table: str, columns: tuple[str, ...
     if connection.dialect.name == "postgresql":
         await raw.copy_records_to_table(table, records=rows, columns=list(columns))
         return
-    if any(isinstance(value, date) for value in rows[0]) or table == "citizen":
-        rows = [tuple(_sqlite_value(value) for value in row) for row in rows]
     marks = ", ".join("?" * len(columns))
     await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-
-def _sqlite_value(value):
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 async def import_rows(session: AsyncSession, rows: list[Prepared], report: ImportReport) -> None:

@@ -31,6 +31,8 @@ _NON_WORD = re.compile(r"[^\w]+|_+")
 
 def fold(text: str) -> str:
     """Lower-case, no accents, words separated by one space: 'Amélie  EL-Amrani' -> 'amelie el amrani'."""
+    if text.isascii():  # most names and addresses: nothing to decompose (a third of an import's folding)
+        return " ".join(_NON_WORD.sub(" ", text.lower()).split())
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", bare).split())

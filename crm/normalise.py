@@ -10,6 +10,7 @@ import phonenumbers
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from crm.errors import InvalidInput
+from crm.phone_fast_path import fast_e164
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d", "%Y/%m/%d")
 _POSTCODE = re.compile(r"^[A-Z0-9][A-Z0-9 \-]{1,10}$")
@@ -22,9 +23,13 @@ _PLAIN_EMAIL = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 
 
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+
+
 def _special_use(address: str) -> bool:
-    domain = address.rsplit("@", 1)[-1].lower()
-    return any(domain == name or domain.endswith("." + name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    """The domain or one of its parents is special-use (test, local, invalid, …)."""
+    labels = address.rsplit("@", 1)[-1].lower().split(".")
+    return any(".".join(labels[k:]) in _SPECIAL_USE for k in range(len(labels)))
 
 
 def normalise_email(raw: str) -> str:
@@ -42,6 +47,9 @@ def normalise_email(raw: str) -> str:
 def normalise_phone(raw: str, default_region: str) -> str:
     """E.164, so that 0612345678, 06 12 34 56 78 and +33612345678 meet."""
     text = raw.strip()
+    fast = fast_e164(text, default_region)
+    if fast is not None:
+        return fast
     if text.startswith("00"):
         text = "+" + text[2:]
     try:

@@ -1,9 +1,11 @@
 """The open tickets a supervisor looks at on the board: who holds them, how close to their SLA."""
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,3 +48,21 @@ async def open_tickets(session: AsyncSession, *, limit: int = 200, assignee_id: 
     tickets.sort(key=lambda t: (SLA_ORDER.get(t.sla_state, 3),
                                 (t.due_at.replace(tzinfo=None) if t.due_at else far), t.created_at.replace(tzinfo=None)))
     return tickets[:limit]
+
+
+async def board_version(session: AsyncSession) -> str:
+    """Changes whenever the board would: a ticket opens, moves, changes status or closes (each
+    touches `updated_at` or leaves the open set), an SLA state changes, or an agent's presence,
+    capacity or activity changes. Cheap: three aggregate reads, no rows sent."""
+    open_ = col(Ticket.status).in_([s.value for s in OPEN_STATUSES])
+    latest, count = (await session.exec(select(func.max(Ticket.updated_at), func.count(col(Ticket.id)))
+                                        .where(open_))).one()
+    states = (await session.exec(
+        select(TicketRouting.sla_state, TicketRouting.escalated, func.count())
+        .join(Ticket, col(Ticket.id) == TicketRouting.ticket_id).where(open_)
+        .group_by(TicketRouting.sla_state, TicketRouting.escalated)
+        .order_by(TicketRouting.sla_state, TicketRouting.escalated))).all()
+    agents = (await session.exec(select(Agent.id, Agent.presence, Agent.capacity, Agent.active)
+                                 .order_by(col(Agent.id)))).all()
+    moment = latest.isoformat() if isinstance(latest, datetime) else latest
+    return f"{moment}/{count}/{zlib.crc32(repr((states, agents)).encode()):x}"

@@ -67,13 +67,15 @@ def _minutes(start: datetime, end: datetime) -> float:
 def summarise(facts: list[TicketFacts], start: datetime, end: datetime, now: datetime) -> Stats:
     """Tickets created in [start, end) for volume, times and SLA; open tickets (any age) for the
     backlog; tickets resolved in [start, end) for throughput. An unanswered ticket counts against
-    the SLA once its due time has passed, not before."""
+    the SLA once its due time has passed, not before. Days are those of `start`'s time zone."""
     stats = Stats()
     created = [f for f in facts if start <= f.created_at < end]
     stats.tickets = len(created)
     stats.by_channel = dict(Counter(f.channel for f in created).most_common())
     stats.by_category = dict(Counter(f.category or "—" for f in created).most_common())
-    days = Counter(f.created_at.date() for f in created)
+    # Days of the range's own time zone (the administration's), not UTC dates: a request at
+    # 00:30 in Paris belongs to that day, though it is still the day before in UTC.
+    days = Counter(f.created_at.astimezone(start.tzinfo).date() for f in created)
     day = start.date()
     while day < end.date() or (day == end.date() and end.time() != datetime.min.time()):
         stats.by_day[day] = days.get(day, 0)

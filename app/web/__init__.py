@@ -24,7 +24,7 @@ async def home(request: Request) -> Redirect:
 
 def web_router(settings: Settings) -> Router:
     from app.web import account, desk, receipt, request_form, supervisor, supervisor_review, supervisor_stats, track
-    from app.web import live, queue, ticket_page
+    from app.web import attachments, live, queue, ticket_page
     from app.web import admin_routing, admin_templates
     from app.web.guard import current_agent
 
@@ -35,7 +35,7 @@ def web_router(settings: Settings) -> Router:
         desk.desk_router(settings),
         queue.queue_page, queue.take, ticket_page.ticket_page, ticket_page.set_status, ticket_page.add_note,
         ticket_page.reply, live.events,
-        *supervisor.ROUTES, *supervisor_review.ROUTES, *supervisor_stats.ROUTES,
+        *supervisor.ROUTES, *supervisor_review.ROUTES, *supervisor_stats.ROUTES, *attachments.ROUTES,
         *admin_templates.ROUTES, *admin_routing.ROUTES,
     ], dependencies={"agent": Provide(current_agent)}, response_headers=[
         ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),

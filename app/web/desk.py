@@ -38,6 +38,43 @@ REPLY_CHANNELS = (("", "Automatic (email, else SMS, else post)"), ("email", "Ema
                   ("letter", "Post"), ("call_back", "Call back"))
 SUBJECT_FROM_NOTE = 120  # characters of the note's first line when no subject was typed
 
+# What the agent reads when the service refuses (msgids, translated in the page). The service
+# speaks to API clients ("give citizen_id…"); third parties (email-validator, pydantic) speak
+# English of their own; a message not listed here is shown as the service wrote it.
+DESK_MESSAGES = {
+    "required for a new citizen (or give citizen_id)": "Type the new citizen's name, or pick them in the search results.",
+    "give citizen_id for an existing citizen or full_name for a new one, not both":
+        "A citizen was picked in the search results: leave the new citizen's name empty.",
+    "no citizen with this id": "This citizen is no longer on file (merged or removed): search again.",
+    "no ticket with this reference": "No request has this reference.",
+    "not a ticket of this citizen": "This request belongs to another citizen.",
+}
+EMAIL_INVALID = "This email address is not valid."
+SCAN_BLOCKED = "This kind of file is not accepted (programs and scripts are refused): scan it as PDF or image."
+SCAN_TOO_LARGE = "The file is too large."
+TOO_LONG = "This is too long."
+INVALID = "This value is not valid."
+
+
+def clear_errors(errors: dict[str, str]) -> dict[str, str]:
+    """Field -> a message an agent understands (a msgid where we have one)."""
+    cleared = {}
+    for field, message in errors.items():
+        if message in DESK_MESSAGES:
+            message = DESK_MESSAGES[message]
+        elif field == "email":
+            message = EMAIL_INVALID
+        elif field == "scan" and message.startswith("blocked"):
+            message = SCAN_BLOCKED
+        elif field == "scan" and message.startswith("larger than"):
+            message = SCAN_TOO_LARGE
+        cleared[field] = message
+    return cleared
+
+
+def _pydantic_message(error: dict) -> str:
+    return TOO_LONG if error.get("type") == "string_too_long" else INVALID
+
 
 def prefill_from_query(q: str) -> dict[str, str]:
     """Nobody found for what was typed: it becomes the new citizen's name, phone or email."""
@@ -132,13 +169,13 @@ async def log_contact(
             db_session, contact, agent=agent, submission_key=f"desk:{values['submission_id']}"[:200],
             default_region=settings.default_region, attachment_policy=attachment_policy(settings))
     except ValidationError as exc:
-        errors = {str(e["loc"][0]): e["msg"] for e in exc.errors()}
+        errors = {str(e["loc"][0]): _pydantic_message(e) for e in exc.errors()}
     except DomainError as exc:
         await db_session.rollback()
         errors = {("scan" if k.startswith("attachments") else k): v for k, v in (exc.fields or {}).items()} \
             or {"form": exc.message}
     if errors:
-        errors = {("citizen" if k == "citizen_id" else k): v for k, v in errors.items()}
+        errors = clear_errors({("citizen" if k == "citizen_id" else k): v for k, v in errors.items()})
         return await _desk_page(request, db_session, q=values["q"], hits=[], hint=None, values=values,
                                 errors=errors, status_code=400)
     await db_session.commit()

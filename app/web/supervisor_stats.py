@@ -1,6 +1,7 @@
-"""Statistics for supervisors (/supervisor/stats, /supervisor/stats.csv): routing.stats over a
-date range in the administration's time zone; bar charts drawn as SVG on the server
-(templates/_charts.html: a title, a description and the same figures as a table)."""
+"""Statistics for supervisors (/supervisor/stats, /supervisor/stats.csv): routing.stats and the
+satisfaction barometer (app.barometer: survey answers given in the range) over a date range in the
+administration's time zone; bar charts drawn as SVG on the server (templates/_charts.html: a
+title, a description and the same figures as a table)."""
 from __future__ import annotations
 
 import csv
@@ -8,16 +9,21 @@ import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dataclasses import dataclass
+
 from litestar import Request, get
 from litestar.response import Response, Template
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.barometer import GROUPS, Group, satisfaction
 from app.settings import Settings
 from app.web.guard import require_role
 from app.web.pages import render
+from app.web.queue import CHANNEL_LABELS
 from app.web.supervisor import SUPERVISING
 from crm.columns import utcnow
 from routing.models import Agent
+from replies.survey import Barometer
 from routing.stats import Stats, summarise, ticket_facts
 
 DEFAULT_DAYS = 30
@@ -38,26 +44,41 @@ def date_range(start: str, end: str, today: date) -> tuple[date, date]:
     return max(first, last - timedelta(days=MAX_DAYS - 1)), last
 
 
-async def _stats(db_session: AsyncSession, settings: Settings, start: str, end: str) -> tuple[Stats, date, date]:
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date
+    stats: Stats
+    satisfaction: Barometer | None  # every answer of the period; None: no answer
+    barometer: dict[Group, list[Barometer]]
+
+
+async def _stats(db_session: AsyncSession, settings: Settings, start: str, end: str) -> Period:
     zone = ZoneInfo(settings.timezone)
     now = utcnow()
     first, last = date_range(start, end, now.astimezone(zone).date())
     since = datetime.combine(first, time.min, zone)
     until = datetime.combine(last + timedelta(days=1), time.min, zone)
     facts = await ticket_facts(db_session, since, until)
-    return summarise(facts, since, until, now), first, last
+    overall, barometer = await satisfaction(db_session, zone, since, until)
+    return Period(first, last, summarise(facts, since, until, now), overall, barometer)
 
 
 @get("/supervisor/stats", include_in_schema=False, guards=[require_role(*SUPERVISING)])
 async def stats_page(request: Request, agent: Agent, db_session: AsyncSession, settings: Settings,
                      start: str = "", end: str = "") -> Template:
-    stats, first, last = await _stats(db_session, settings, start, end)
-    return render(request, "supervisor_stats.html", {"stats": stats, "start": first.isoformat(),
-                                                      "end": last.isoformat()})
+    period = await _stats(db_session, settings, start, end)
+    return render(request, "supervisor_stats.html", {
+        "stats": period.stats, "start": period.first.isoformat(), "end": period.last.isoformat(),
+        "satisfaction": period.satisfaction, "barometer_figures": period.barometer, "groups": GROUPS,
+        "channel_names": {channel: label for channel, (_, label) in CHANNEL_LABELS.items()}})
 
 
-def stats_rows(stats: Stats) -> list[tuple[str, str, str]]:
-    """(section, key, value) rows: one CSV a spreadsheet opens as it is."""
+def stats_rows(stats: Stats, overall: Barometer | None = None,
+               barometer: dict[Group, list[Barometer]] | None = None) -> list[tuple[str, str, str]]:
+    """(section, key, value) rows: one CSV a spreadsheet opens as it is. The barometer adds, per
+    grouping, `satisfaction_<group>` rows keyed `<group>/count`, `<group>/mean` and
+    `<group>/score_<n>` (answers giving n)."""
     def number(value: float | None) -> str:
         return "" if value is None else f"{value:.1f}"
     rows = [("summary", "tickets", str(stats.tickets)),
@@ -71,19 +92,31 @@ def stats_rows(stats: Stats) -> list[tuple[str, str, str]]:
     for section, values in (("channel", stats.by_channel), ("category", stats.by_category),
                             ("backlog_age", stats.backlog), ("agent_resolved", stats.throughput)):
         rows += [(section, key, str(n)) for key, n in values.items()]
+    rows += _barometer_rows("satisfaction", [overall] if overall else [])
+    for group, figures in (barometer or {}).items():
+        rows += _barometer_rows(f"satisfaction_{group}", figures)
+    return rows
+
+
+def _barometer_rows(section: str, figures: list[Barometer]) -> list[tuple[str, str, str]]:
+    rows = []
+    for figure in figures:
+        rows += [(section, f"{figure.group}/count", str(figure.count)),
+                 (section, f"{figure.group}/mean", f"{figure.mean:.2f}")]
+        rows += [(section, f"{figure.group}/score_{score}", str(n)) for score, n in figure.distribution.items()]
     return rows
 
 
 @get("/supervisor/stats.csv", include_in_schema=False, guards=[require_role(*SUPERVISING)])
 async def stats_csv(agent: Agent, db_session: AsyncSession, settings: Settings, start: str = "",
                     end: str = "") -> Response:
-    stats, first, last = await _stats(db_session, settings, start, end)
+    period = await _stats(db_session, settings, start, end)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "key", "value"])
-    writer.writerows(stats_rows(stats))
+    writer.writerows(stats_rows(period.stats, period.satisfaction, period.barometer))
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="guichet-stats-{first}-{last}.csv"'})
+        "Content-Disposition": f'attachment; filename="guichet-stats-{period.first}-{period.last}.csv"'})
 
 
 ROUTES = [stats_page, stats_csv]

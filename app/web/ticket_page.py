@@ -25,6 +25,7 @@ from app.web.guard import require_role
 from app.web.pages import render
 from app.web.queue import CHANNEL_LABELS, SLA_LABELS, WORKERS
 from crm import tickets
+from crm.attachments import preview_kind
 from crm.errors import DomainError
 from replies.models import DeliveryState
 from replies.reach import REPLY_CHANNELS
@@ -55,7 +56,7 @@ async def _page(request: Request, agent: Agent, db_session: AsyncSession, settin
     await db_session.commit()  # the access trail of the read
     context = {"w": workspace, "t": workspace.ticket, "form": form or {}, "preview": preview, "error": error,
                "notice": notice, "channel_labels": CHANNEL_LABELS, "sla_labels": SLA_LABELS,
-               "reply_channels": REPLY_CHANNELS}
+               "reply_channels": REPLY_CHANNELS, "preview_kind": preview_kind}
     template = {"history": "ticket_history.html", "preview": "ticket_preview.html"}.get(partial, "ticket.html")
     return render(request, template, context, status_code=status_code)
 

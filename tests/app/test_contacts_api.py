@@ -215,8 +215,9 @@ async def test_a_scanned_letter_is_stored_and_an_oversize_one_refused(seeded: Se
         await stack.drain()
         ticket = await stack.ticket(accepted["reference"])
         assert (ticket["origin_channel"], ticket["reply_channel"]) == ("letter", "letter")
-        assert ticket["messages"][0]["attachments"] == [
-            {"filename": "courrier.pdf", "content_type": "application/pdf", "size": len(SCAN), "refused": None}]
+        [scan] = ticket["messages"][0]["attachments"]
+        assert scan == {"filename": "courrier.pdf", "content_type": "application/pdf", "size": len(SCAN),
+                        "refused": None, "id": scan["id"]} and isinstance(scan["id"], int)
         assert path_for(tmp_path, hashlib.sha256(SCAN).hexdigest()).read_bytes() == SCAN
         # A printed letter is a person's job: no acknowledgement leaves, the timeline says why.
         assert not [m for m in ticket["messages"] if m["direction"] == "out"]

@@ -75,7 +75,7 @@ async def test_moves_one_and_several_and_refuses_over_capacity(stack: Stack) -> 
     assert several.status_code == 303
     assert {(await stack.ticket(r))["assignee"]["email"] for r in references[1:3]} == {CLAIRE}
     page = (await stack.client.get(several.headers["location"])).text
-    assert "2 ticket(s) moved." in page
+    assert "2 demande(s) déplacée(s)." in page  # the pages speak French first
     amina = await agent_of(stack, AMINA)
     async with stack.session() as session:  # Amina full again: a move to her is refused
         await edit_agent(session, amina.id, by=claire, why="test", capacity=3)
@@ -98,7 +98,7 @@ async def test_the_rebalance_plan_applied_picked_then_whole(stack: Stack) -> Non
     await overload_amina(stack)
     await stack.sign_in(CLAIRE)
     plan = (await stack.client.get("/supervisor/rebalance")).text
-    assert "move(s) proposed" in plan and "Claire Dubois" in plan
+    assert "déplacement(s) proposé(s)" in plan and "Claire Dubois" in plan
 
     proposed = re.findall(r'name="references" value="([^"]+)"', plan)
     assert len(proposed) >= 2
@@ -138,12 +138,12 @@ async def test_duplicates_merge_different_and_undo(stack: Stack) -> None:
                                 "/supervisor/duplicates")
     assert different.status_code == 303
     page = (await stack.client.get("/supervisor/duplicates")).text
-    assert "No suspected duplicate waits" in page and "same email owner" in page
+    assert "Aucun doublon présumé n’attend" in page and "same email owner" in page
 
     merge_id = re.search(r'/supervisor/merges/(\d+)/undo', page).group(1)
     undone = await post_form(stack, f"/supervisor/merges/{merge_id}/undo", {"reason": "wrong"}, "/supervisor/duplicates")
     assert undone.status_code == 303
-    assert "No merge in place." in (await stack.client.get("/supervisor/duplicates")).text
+    assert "Aucune fusion en cours." in (await stack.client.get("/supervisor/duplicates")).text
 
 
 async def test_quarantine_lists_and_replays(stack: Stack) -> None:

@@ -35,19 +35,12 @@ def _run(coroutine):
 
 
 def _token(settings, email: str = "claire.dubois@demo.guichet.fr") -> str:
-    from app.db import make_engine, make_sessionmaker
+    from app.db import in_transaction
 
-    async def issue() -> str:
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                token = await issue_token(session, await get_agent_by_email(session, email))
-                await session.commit()
-                return token
-        finally:
-            await engine.dispose()
+    async def issue(session) -> str:
+        return await issue_token(session, await get_agent_by_email(session, email))
 
-    return _run(issue())
+    return _run(in_transaction(settings.database_url, issue))
 
 
 def _sign_in(page, base: str, email: str, then: str) -> None:

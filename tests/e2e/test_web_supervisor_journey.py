@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from app.db import make_engine, make_sessionmaker
+from app.db import in_transaction
 from app.seeds import DEMO_PASSWORD
 from app.settings import routing_config
 from crm.duplicates import file_duplicate
@@ -23,17 +23,6 @@ AMINA, CLAIRE, SOPHIE = "amina.benali@demo.guichet.fr", "claire.dubois@demo.guic
 TICKETS = 6
 
 
-async def _in_db(settings, work):
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            result = await work(session)
-            await session.commit()
-            return result
-    finally:
-        await engine.dispose()
-
-
 def overload_amina(base: str, settings) -> None:
     config = routing_config(settings)
 
@@ -42,7 +31,7 @@ def overload_amina(base: str, settings) -> None:
         for email in (CLAIRE, SOPHIE):
             await set_presence(session, (await get_agent_by_email(session, email)).id, "away", by=claire,
                                why="meeting", redistribute=False, config=config)
-    asyncio.run(_in_db(settings, away))
+    asyncio.run(in_transaction(settings.database_url, away))
     for n, name in enumerate(["Nadia Amrani", "Nadia Amrany", "Youssef El Idrissi", "Camille Laurent",
                               "Fatima Zahra Bennani", "Julien Moreau"][:TICKETS]):
         response = httpx.post(f"{base}/api/v1/requests", json={
@@ -53,7 +42,7 @@ def overload_amina(base: str, settings) -> None:
     async def assigned(session):
         return len((await session.exec(select(Ticket.id).where(Ticket.assignee_id.is_not(None)))).all())
     deadline = time.monotonic() + 20
-    while asyncio.run(_in_db(settings, assigned)) < TICKETS:
+    while asyncio.run(in_transaction(settings.database_url, assigned)) < TICKETS:
         assert time.monotonic() < deadline, "the requests were not assigned"
         time.sleep(0.2)
 
@@ -64,7 +53,7 @@ def overload_amina(base: str, settings) -> None:
         tickets = (await session.exec(select(Ticket).order_by(Ticket.id))).all()
         await file_duplicate(session, tickets[1].citizen_id, tickets[0].citizen_id, score=0.93,
                              reasons=["similar name", "same family name"])
-    asyncio.run(_in_db(settings, back))
+    asyncio.run(in_transaction(settings.database_url, back))
 
 
 def open_counts(page) -> dict[str, int]:
@@ -90,7 +79,7 @@ def journey(page, base: str) -> None:
     assert page.locator("#agents tr.overloaded th").first.inner_text() == "Amina Benali"
     axe_check(page, "supervisor-board")
 
-    page.click("text=Rebalance")
+    page.click("nav.subnav a[href='/supervisor/rebalance']")
     page.wait_for_url(f"{base}/supervisor/rebalance")
     moves = page.locator("#plan tbody tr").count()
     assert moves >= 2
@@ -108,7 +97,7 @@ def journey(page, base: str) -> None:
     axe_check(page, "supervisor-duplicates")
     pair = page.locator("section.pair").first
     pair.locator("input[name=reason]").first.fill("same person, two spellings")
-    pair.locator("button", has_text="Merge").click()
+    pair.locator("button", has_text="Fusionner").click()  # French first
     page.wait_for_url(f"{base}/supervisor/duplicates?done=merged")
     assert "same person, two spellings" in page.content()
     axe_check(page, "supervisor-duplicates-merged")
