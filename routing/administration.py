@@ -20,7 +20,17 @@ from routing.agents import check_password_rules, create_agent, set_password, upd
 from routing.assign import RoutingConfig
 from routing.calendar import BusinessCalendar
 from routing.categories import ESCALATIONS
-from routing.models import NOTIFIABLE_STEPS, Agent, AgentSkill, AgentTeam, Category, Presence, Role, Skill, Team
+from routing.models import (
+    NOTIFIABLE_STEPS,
+    Agent,
+    AgentSkill,
+    AgentTeam,
+    Category,
+    Presence,
+    Role,
+    Skill,
+    Team,
+)
 from routing.policy import PRIORITY_RANK
 from routing.supervision import require_supervisor, set_presence
 
