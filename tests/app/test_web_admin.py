@@ -10,12 +10,14 @@ import re
 from sqlmodel import select
 
 from crm.models import AccessRecord
+from app.seeds import MORE_AGENTS, seed_demo_agents
 from routing.agents import get_agent_by_email
 from routing.models import Agent, AgentSkill, Category, Skill, Team
 from tests.conftest import Stack
 
 AMINA, CLAIRE = "amina.benali@demo.guichet.fr", "claire.dubois@demo.guichet.fr"
-ADMIN = "marc.lefevre@demo.guichet.fr"  # the demo's administrator
+DEMO_ADMIN = next(a for a in MORE_AGENTS if a.role == "admin")  # the full demo's administrator
+ADMIN = DEMO_ADMIN.email
 # 3 segments max; this sentence repeated makes a UCS-2 SMS (the "é", "ç" and "€") well over it.
 LONG_SMS = "Votre demande est enregistrée, reçue et traitée rapidement : 10 € de frais. " * 6
 
@@ -46,6 +48,14 @@ def template_id(page: str, slot: str) -> int:
     match = re.search(rf'data-template="{re.escape(slot)}"><th scope="row"><a href="/supervisor/templates/(\d+)"', page)
     assert match, f"no row {slot}"
     return int(match.group(1))
+
+
+async def sign_in_admin(stack: Stack) -> None:
+    """The tests' seed has no administrator: the full demo's one is added, then signed in."""
+    async with stack.session() as session:
+        await seed_demo_agents(session, [DEMO_ADMIN])
+        await session.commit()
+    await sign_in(stack, ADMIN)
 
 
 def text_of(page: str) -> str:
@@ -199,7 +209,7 @@ async def test_skills_admin_adds_supervisor_views_only(stack: Stack) -> None:
                               "/supervisor/skills")
     assert refused.status_code == 403
     stack.client.cookies.clear()
-    await sign_in(stack, ADMIN)
+    await sign_in_admin(stack)
     added = await post_form(stack, "/supervisor/skills", {"slug": "cimetieres", "name": "Cimetières"},
                             "/supervisor/skills")
     assert added.status_code == 303
@@ -214,7 +224,7 @@ async def test_an_admin_creates_an_agent_who_signs_in_with_the_password_shown_on
     await sign_in(stack, CLAIRE)
     assert (await stack.client.get("/supervisor/agents/new")).status_code == 403
     stack.client.cookies.clear()
-    await sign_in(stack, ADMIN)
+    await sign_in_admin(stack)
     async with stack.session() as session:
         team = (await session.exec(select(Team))).first()
     form = {"email": "Yasmine.Kaci@demo.guichet.fr", "name": "Yasmine Kaci", "role": "agent", "team_id": str(team.id),
@@ -276,7 +286,7 @@ async def test_edit_deactivate_and_reset_password(stack: Stack) -> None:
     assert (await post_form(stack, f"/supervisor/agents/{amina}/active", {"active": "false"},
                             f"/supervisor/agents/{amina}")).status_code == 403
     stack.client.cookies.clear()
-    await sign_in(stack, ADMIN)
+    await sign_in_admin(stack)
     reset = await post_form(stack, f"/supervisor/agents/{amina}/password", {"password": ""},
                             f"/supervisor/agents/{amina}")
     assert reset.status_code == 200 and 'id="new-password"' in reset.text
@@ -334,7 +344,7 @@ async def test_team_calendar_saved_and_refused(stack: Stack) -> None:
 
 
 async def test_garbage_in_every_form_is_refused_never_a_500(stack: Stack) -> None:
-    await sign_in(stack, ADMIN)
+    await sign_in_admin(stack)
     junk = [{}, {"slug": "x" * 500, "name": "", "min_level": "-1", "skill_id": "abc", "team_id": "99999",
                  "priority": "<script>", "sla_first_response_minutes": "1e9", "notify_steps": ["nope"],
                  "escalation": ["nope"]},

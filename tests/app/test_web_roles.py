@@ -9,7 +9,7 @@ from litestar import Request, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Template
 
-from app.seeds import AGENTS
+from app.seeds import AGENTS, MORE_AGENTS, seed_demo_agents
 from app.web.guard import require_role
 from app.web.pages import render
 from routing.models import Role
@@ -23,7 +23,9 @@ SAMPLE = {"{reference:str}": "GRU-2026-000001"}
 # Never-ending answers (Server-Sent Events): the guard is checked here (anonymous, other roles);
 # what an allowed role gets is a browser test's business (tests/e2e/test_web_queue.py).
 STREAMS = {"/events"}
-ROLE_EMAIL = {a.role: a.email for a in AGENTS}  # frontdesk, agent, supervisor, admin from the demo
+# frontdesk, agent, supervisor from the tests' seed; the administrator of the full demo, added by the matrix test
+DEMO_ADMIN = next(a for a in MORE_AGENTS if a.role == "admin")
+ROLE_EMAIL = {a.role: a.email for a in [*AGENTS, DEMO_ADMIN]}
 # The administration pages (app/web/admin_*.py) and who may open them.
 _SUPERVISING, _ADMIN = frozenset({"supervisor", "admin"}), frozenset({"admin"})
 ADMIN_PAGES = {
@@ -74,6 +76,9 @@ async def test_every_page_is_public_or_guarded_by_role(stack: Stack) -> None:
 async def test_the_whole_matrix_of_pages_and_roles(settings) -> None:
     await seed(settings.database_url)
     async with running(settings) as stack:
+        async with stack.session() as session:
+            await seed_demo_agents(session, [DEMO_ADMIN])
+            await session.commit()
         routes = [(m, p, roles_of(h)) for m, p, h in page_routes(stack.app) if roles_of(h) is not None]
         assert {"/desk", "/account", "/desk/requests", "/queue", "/tickets/{reference:str}", "/events",
                 "/tickets/{reference:str}/attachments/{attachment_id:int}",
