@@ -26,7 +26,7 @@ from crm.types import Channel, Direction
 from replies.compose import ChannelUnavailable, Reply, build_reply, insert_answer, queue_reply
 from replies.models import KnowledgeAnswer, Step
 from replies.outbox import list_outbox
-from replies.reach import REPLY_CHANNELS, Route, is_permanent_failure, next_route, routes_for
+from replies.reach import REPLY_CHANNELS, Route, failed_for_good, next_route, routes_for
 from replies.rendering import render, render_text
 from replies.suggest import choice_of_template, suggestions_for
 from replies.templates import Rendered, find_template, get_template
@@ -231,7 +231,7 @@ async def fallback(session: AsyncSession, agent: Agent, reference: str) -> Fallb
     current = next((r for r in routes if r.channel == ticket.reply_channel), None)
     proposed = current if current and current.reachable else next_route(routes, besides=ticket.reply_channel)
     failure = next((d for d, _ in await list_outbox(session, ticket_id=ticket.id, limit=50)
-                    if is_permanent_failure(d.state, d.last_error)), None)
+                    if failed_for_good(d)), None)
     return FallbackOut(
         ticket=ticket.reference, reply_channel=ticket.reply_channel,
         proposed=_route_out(proposed) if proposed else None, channels=[_route_out(r) for r in routes],

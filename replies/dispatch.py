@@ -13,7 +13,7 @@ from crm.models import EventKind
 from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
-from replies.reach import is_permanent_failure, propose_fallback
+from replies.reach import PERMANENT_SMS_CODES, failed_for_good, propose_fallback
 from replies.outbox import confirms_opt_out
 from replies.rendering import plain_to_html
 
@@ -131,7 +131,7 @@ async def record_failure(session: AsyncSession, delivery_id: int, error: str, *,
     if permanent:
         await _set_state(session, delivery, DeliveryState.FAILED, reason or "permanent failure",
                          error[:2000])
-        if is_permanent_failure(delivery.state, delivery.last_error):
+        if failed_for_good(delivery):
             await propose_fallback(session, delivery)
     else:
         delivery.state = DeliveryState.QUEUED.value
@@ -169,8 +169,12 @@ async def record_provider_status(session: AsyncSession, provider_id: str, status
         await _on_timeline(session, delivery, how)
     else:
         error = f"provider error {error_code}" if error_code else delivery.last_error
+        if error_code in PERMANENT_SMS_CODES:
+            error = f"provider error {error_code}: {PERMANENT_SMS_CODES[error_code]}"
         await _set_state(session, delivery, final, how, error if final is not DeliveryState.DELIVERED
                          else None)
+        if failed_for_good(delivery):  # late, but as final as a refusal at once
+            await propose_fallback(session, delivery)
     return delivery
 
 
