@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
 from crm.columns import utcnow
 from crm.errors import Conflict, NotFound
-from crm.models import EventKind
+from crm.models import EventKind, Ticket
 from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
@@ -175,6 +175,37 @@ async def record_provider_status(session: AsyncSession, provider_id: str, status
                          else None)
         if failed_for_good(delivery):  # late, but as final as a refusal at once
             await propose_fallback(session, delivery)
+    return delivery
+
+
+BOUNCEABLE = {DeliveryState.SENT.value, DeliveryState.DELIVERED.value}
+
+
+async def record_bounce(session: AsyncSession, *, message_ids: list[str], tokens: list[str],
+                        recipient: str | None, reason: str) -> Delivery | None:
+    """A bounce (a DSN that came back to our mailbox) about one of our mails: that delivery
+    failed, with the reason, and the next channel is proposed, as for an SMTP 5xx at once.
+
+    The mail is found by the Message-ID the DSN quotes (or its In-Reply-To / References), else
+    by the reply token of the ticket plus the recipient: that ticket's last mail to them. The
+    delivery; None when none is ours. A repeat of the DSN changes nothing."""
+    query = select(Delivery).where(Delivery.channel == Channel.EMAIL.value)
+    delivery = None
+    if message_ids:
+        delivery = (await session.exec(query.where(col(Delivery.header_message_id).in_(message_ids))
+                                       .order_by(col(Delivery.id).desc()))).first()
+    if delivery is None and tokens and recipient:
+        delivery = (await session.exec(
+            query.join(Ticket, col(Ticket.id) == Delivery.ticket_id)
+            .where(col(Ticket.reply_token).in_(tokens), Delivery.to == recipient)
+            .order_by(col(Delivery.id).desc()))).first()
+    if delivery is None:
+        return None
+    delivery = await _locked(session, delivery.id)
+    if delivery is None or delivery.state not in BOUNCEABLE:
+        return delivery  # failed already (a repeat), or not sent: nothing to change
+    await _set_state(session, delivery, DeliveryState.FAILED, f"{delivery.channel} {reason}", reason[:2000])
+    await propose_fallback(session, delivery)
     return delivery
 
 
