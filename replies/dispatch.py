@@ -14,7 +14,8 @@ from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
 from replies.reach import PERMANENT_SMS_CODES, failed_for_good, propose_fallback
-from replies.outbox import confirms_opt_out
+from replies.notify import following_key, preceding_key
+from replies.outbox import confirms_opt_out, find_delivery
 from replies.rendering import plain_to_html
 
 # A send that has been `sending` this long lost its worker.
@@ -88,6 +89,8 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
         return None
     if delivery.not_before is not None and delivery.not_before > now:
         return None  # backing off; the deferred job will come
+    if await _waits_for_another(session, delivery):
+        return None  # the send of the one before it enqueues it (next_in_order)
     if not confirms_opt_out(delivery) and await opted_out(session, delivery.channel, [delivery.to]):
         # asked now, not when queued
         await _set_state(session, delivery, DeliveryState.BLOCKED,
@@ -111,6 +114,29 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
         subject=delivery.subject, message_id=delivery.header_message_id, headers=headers,
         html=(delivery.html or plain_to_html(delivery.body)) if email else None,
     )
+
+
+async def _waits_for_another(session: AsyncSession, delivery: Delivery) -> bool:
+    """The notification before it (the resolution, for the survey) has not left yet, nor failed:
+    a final state either way, so a failed resolution never holds the survey back for ever."""
+    before = preceding_key(delivery.dedupe_key)
+    if before is None:
+        return False
+    preceding = await find_delivery(session, before)
+    return preceding is not None and preceding.state not in FINAL_STATES
+
+
+async def next_in_order(session: AsyncSession, delivery_id: int) -> int | None:
+    """The queued delivery that waited for this one to leave (the survey after the resolution):
+    its id, for the caller to enqueue now; None when there is none."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None or delivery.state not in FINAL_STATES:
+        return None  # still to leave (backing off, held for quiet hours): the follower waits
+    after = following_key(delivery.dedupe_key)
+    follower = await find_delivery(session, after) if after else None
+    if follower is None or follower.state != DeliveryState.QUEUED.value:
+        return None
+    return follower.id
 
 
 async def record_sent(session: AsyncSession, delivery_id: int, provider_id: str) -> None:

@@ -66,6 +66,27 @@ def email_thread(messages: list[Message]) -> list[str]:
             if m.channel == Channel.EMAIL.value and m.rfc_message_id and not m.meta.get("auto_reply")]
 
 
+# A step that leaves only once the one before it has left: the survey after the resolution, so
+# the citizen is never asked how it went before being told it is done.
+AFTER = {Step.SATISFACTION_SURVEY.value: Step.RESOLVED.value}
+
+
+def preceding_key(dedupe_key: str) -> str | None:
+    """The key of the notification this one waits for (same status change), or None."""
+    prefix, _, step = dedupe_key.rpartition(":")
+    if not prefix.startswith("notify:") or step not in AFTER:
+        return None
+    return f"{prefix}:{AFTER[step]}"
+
+
+def following_key(dedupe_key: str) -> str | None:
+    """The key of the notification waiting for this one, or None."""
+    prefix, _, step = dedupe_key.rpartition(":")
+    if not prefix.startswith("notify:"):
+        return None
+    return next((f"{prefix}:{later}" for later, before in AFTER.items() if before == step), None)
+
+
 async def _decided_against(session: AsyncSession, ticket_id: int, event_id: int, step: str) -> bool:
     """A note already says why this step of this change was not sent (a second run)."""
     return any(e.kind == EventKind.NOTE.value and e.data.get("status_event_id") == event_id

@@ -145,9 +145,7 @@ async def test_an_arabic_sms_citizen_gets_every_step_and_the_survey_by_sms_in_ar
         await change_status(stack, reference, "resolved")  # resolved, then the survey
         bodies = [r.form["Body"] for r in twilio.requests]
         assert len(bodies) == 4 and all(r.form["To"] == PHONE for r in twilio.requests)
-        more = bodies[1]
-        # Both leave at once as two send jobs: a real worker may send the survey first (noted on issue 7).
-        resolved, survey = sorted(bodies[2:], key=lambda body: "من 1" in body)
+        more, resolved, survey = bodies[1:]  # the survey only once the resolution has left
         assert all(short in body for body in (more, resolved, survey))
         assert all(re.search("[\u0600-\u06FF]{3}", body) for body in (more, resolved, survey))
         assert "تمت معالجة طلبكم" in resolved
@@ -189,6 +187,25 @@ async def test_an_arabic_sms_citizen_gets_every_step_and_the_survey_by_sms_in_ar
         timeline = (await stack.ticket(reference))["timeline"]
         assert any("no more_information_needed notification" in (e["reason"] or "")
                    and "opted out" in e["reason"] for e in timeline)
+
+
+@pytest.mark.parametrize("twilio_error, resolution", [(20429, "sent"), (21614, "failed")])
+async def test_the_survey_leaves_after_the_resolution_even_when_it_fails(
+        seeded: Settings, twilio_error: int, resolution: str) -> None:
+    """The resolution's first try is refused: throttled (retried later), or for good. The survey,
+    queued at the same moment, waits for it either way, and is never lost."""
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, "Bonjour, le lampadaire de ma rue est en panne depuis hier.")
+        reference = await reference_of(stack, event.ticket_id)
+        twilio.fail_next(twilio_error)
+        await change_status(stack, reference, "resolved")
+        _, resolved, survey = await deliveries(stack)
+        assert (resolved.state, survey.state) == (resolution, "sent")
+        tried = [(r.status, "votre avis compte" in r.form["Body"]) for r in twilio.requests[1:]]
+        refused = 429 if twilio_error == 20429 else 400
+        # The resolution first (refused, then retried when throttled), the survey last.
+        assert tried == ([(refused, False), (201, False), (201, True)] if resolution == "sent"
+                         else [(refused, False), (201, True)])
 
 
 async def test_an_sms_notification_in_quiet_hours_waits_for_the_next_working_morning(
