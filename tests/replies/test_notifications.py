@@ -19,6 +19,8 @@ import pytest
 from sqlmodel import col, select
 
 from app.jobs import notify as notify_job
+from app.jobs.context import build_job_context
+from app.jobs.sweep import sweep
 from app.settings import Settings
 from crm.models import Message, Ticket, TicketEvent
 from crm.threading import short_reference
@@ -27,7 +29,7 @@ from replies.quiet_hours import QuietHours, parse_clock
 from replies.survey import aggregate, parse_score, read_token, sign_answer
 from tests.conftest import Stack
 from tests.replies.test_sms_delivery import PHONE, deliveries, text_in, texting
-from tests.replies.test_smtp_delivery import app_mailing_to
+from tests.replies.test_smtp_delivery import NoQueue, app_mailing_to
 from tests.smtp_server import smtp_server
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -206,6 +208,46 @@ async def test_the_survey_leaves_after_the_resolution_even_when_it_fails(
         # The resolution first (refused, then retried when throttled), the survey last.
         assert tried == ([(refused, False), (201, False), (201, True)] if resolution == "sent"
                          else [(refused, False), (201, True)])
+
+
+async def swept(stack: Stack) -> tuple[dict[str, int], NoQueue]:
+    """The sweep run by hand, at once (no grace): its counts and the jobs it asked for."""
+    queue = NoQueue()
+    return await sweep(build_job_context(stack.settings, stack.app.state.engine, queue), 0), queue
+
+
+async def test_a_status_change_whose_job_was_lost_is_notified_by_the_sweep_once(seeded: Settings) -> None:
+    """The change committed, then the enqueue never happened (the queue down, a crash): the
+    sweep finds the change nobody was told about, and the citizen gets exactly one message."""
+    from routing.agents import get_agent_by_email
+    from routing.supervision import change_status as change_without_follow_up
+    from tests.conftest import SUPERVISOR
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, "Bonjour, le lampadaire de ma rue est en panne depuis hier.")
+        reference = await reference_of(stack, event.ticket_id)
+        async with stack.session() as session:
+            agent = await get_agent_by_email(session, SUPERVISOR)
+            _, change = await change_without_follow_up(session, reference, "pending", by=agent, why="test")
+            await session.commit()
+        counts, found = await swept(stack)
+        assert counts["notifications"] == 1 and ("notify_status_change", (change,)) in found.jobs
+        assert len(twilio.requests) == 1  # the acknowledgement: nobody asked for the notification
+        # (an arq worker sweeps as it starts, too: one of the two sweeps sends it, never both)
+        await stack.app.state.queue.enqueue("sweep", 0, job_id="sweep:lost")
+        await stack.drain()
+        assert len(twilio.requests) == 2
+        [_, notice] = await deliveries(stack)
+        assert notice.dedupe_key == f"notify:{change}:more_information_needed" and notice.state == "sent"
+
+        # Told now: the next sweeps find nothing, and send nothing more.
+        assert (await swept(stack))[0]["notifications"] == 0
+        await stack.app.state.queue.enqueue("sweep", 0, job_id="sweep:again")
+        await stack.drain()
+        assert len(twilio.requests) == 2
+        # A change told the usual way, or one that tells nothing (closed), is not picked up either.
+        await change_status(stack, reference, "resolved")
+        await change_status(stack, reference, "closed")
+        assert (await swept(stack))[0]["notifications"] == 0
 
 
 async def test_an_sms_notification_in_quiet_hours_waits_for_the_next_working_morning(
