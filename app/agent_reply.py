@@ -25,6 +25,7 @@ from crm.models import Citizen, Message, Ticket
 from crm.types import Channel, Direction
 from replies.compose import ChannelUnavailable, Reply, build_reply, insert_answer, queue_reply
 from replies.models import KnowledgeAnswer, Step
+from replies.notify import email_thread
 from replies.outbox import list_outbox
 from replies.reach import REPLY_CHANNELS, Route, failed_for_good, next_route, routes_for
 from replies.rendering import render, render_text
@@ -215,7 +216,10 @@ async def send_reply(session: AsyncSession, settings: Settings, agent: Agent, re
     if reply.channel == Channel.EMAIL.value:
         header_id = make_msgid(domain=settings.mail_domain)
         threaded = await _last_inbound(session, ticket, Channel.EMAIL.value) or answering
-        headers = email_headers(ticket, threaded, settings.reply_address) if threaded else {}
+        # A request that came by no mail (the web form, the desk): the thread is ours, from the
+        # acknowledgement on, so the citizen's client still shows one conversation.
+        ours = None if threaded and threaded.rfc_message_id else email_thread(await tickets.messages(session, ticket.id))
+        headers = email_headers(ticket, threaded, settings.reply_address, ours) if threaded else {}
     key = data.idempotency_key or header_id or make_msgid(domain="reply")
     delivery, created = await queue_reply(session, ticket, reply, agent_id=agent.id,
                                           dedupe_key=f"reply:{ticket.id}:{key}"[:200], answering=answering,
