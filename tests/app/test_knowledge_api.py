@@ -6,16 +6,16 @@ from __future__ import annotations
 from tests.app.test_replies_api import AMINA, auth
 from tests.conftest import Stack
 
-PASSPORT = {
-    "title": "Carte d'identité : délai de fabrication",
+ANSWER = {  # (an answer the seeds do not have)
+    "title": "Inscription sur les listes électorales",
     "language": "fr",
     "category": "etat_civil",
-    "keywords": ["carte d'identité", "CNI", "délai carte", "titre d'identité"],
-    "examples": ["Quand ma carte d'identité sera-t-elle prête ?", "Où en est ma demande de CNI ?"],
-    "body": "{{ citizen.salutation }},\n\nUne carte d'identité est prête en trois semaines environ ; "
-            "un SMS vous préviendra. Pensez à apporter l'ancienne carte au retrait.",
+    "keywords": ["listes électorales", "inscription électorale", "voter", "carte électorale"],
+    "examples": ["Comment m'inscrire sur les listes électorales ?", "Je viens d'emménager, puis-je voter ici ?"],
+    "body": "{{ citizen.salutation }},\n\nVous pouvez vous inscrire sur les listes électorales jusqu'au "
+            "sixième vendredi avant un scrutin, avec une pièce d'identité et un justificatif de domicile.",
 }
-MESSAGE = "Bonjour, ma carte d'identité est-elle prête ? Je l'ai demandée il y a trois semaines."
+MESSAGE = "Bonjour, je viens d'emménager : comment m'inscrire sur les listes électorales pour voter ?"
 
 
 async def titles_suggested(stack: Stack, reference: str) -> list[str]:
@@ -25,44 +25,44 @@ async def titles_suggested(stack: Stack, reference: str) -> list[str]:
 
 
 async def test_supervisors_write_answers_that_suggestions_offer_at_once(stack: Stack) -> None:
-    accepted = await stack.post_request(message=MESSAGE, category="etat_civil", subject="Carte d'identité")
+    accepted = await stack.post_request(message=MESSAGE, category="etat_civil", subject="Élections")
     await stack.drain()
-    assert PASSPORT["title"] not in await titles_suggested(stack, accepted["reference"])
+    assert ANSWER["title"] not in await titles_suggested(stack, accepted["reference"])
 
     agent = await auth(stack, AMINA)
-    refused = await stack.client.post("/api/v1/knowledge", json=PASSPORT, headers=agent)
+    refused = await stack.client.post("/api/v1/knowledge", json=ANSWER, headers=agent)
     assert refused.status_code == 403
-    created = await stack.client.post("/api/v1/knowledge", json=PASSPORT, headers=await auth(stack))
+    created = await stack.client.post("/api/v1/knowledge", json=ANSWER, headers=await auth(stack))
     assert created.status_code == 201, created.text
     answer = created.json()
     assert (answer["category"], answer["language"], answer["active"]) == ("etat_civil", "fr", True)
-    assert (await titles_suggested(stack, accepted["reference"]))[0] == PASSPORT["title"]
+    assert (await titles_suggested(stack, accepted["reference"]))[0] == ANSWER["title"]
 
     # Agents read it, with the seeded ones, filtered by language and category.
     listed = await stack.client.get("/api/v1/knowledge?language=fr&category=etat_civil", headers=agent)
     assert listed.status_code == 200
-    assert PASSPORT["title"] in [a["title"] for a in listed.json()]
+    assert ANSWER["title"] in [a["title"] for a in listed.json()]
     assert {a["language"] for a in listed.json()} == {"fr"}
     one = await stack.client.get(f"/api/v1/knowledge/{answer['id']}", headers=agent)
-    assert one.json()["keywords"] == PASSPORT["keywords"]
+    assert one.json()["keywords"] == ANSWER["keywords"]
 
     # Edited: the suggestions follow the new words at once (their index rebuilds).
-    edited = {**PASSPORT, "title": "Passeport : délai", "keywords": ["passeport"],
-              "examples": ["Mon passeport est-il prêt ?"]}
+    edited = {**ANSWER, "title": "Recensement citoyen à 16 ans", "keywords": ["recensement"],
+              "examples": ["Mon fils a 16 ans, faut-il le faire recenser ?"]}
     changed = await stack.client.put(f"/api/v1/knowledge/{answer['id']}", json=edited, headers=await auth(stack))
     assert changed.status_code == 200, changed.text
     assert changed.json()["updated_at"] > answer["updated_at"]
     titles = await titles_suggested(stack, accepted["reference"])
-    assert PASSPORT["title"] not in titles
+    assert ANSWER["title"] not in titles
     assert (await stack.client.put(f"/api/v1/knowledge/{answer['id']}", json=edited, headers=agent)).status_code == 403
 
     # Retired: kept, no longer offered.
-    await stack.client.put(f"/api/v1/knowledge/{answer['id']}", json=PASSPORT, headers=await auth(stack))
-    assert (await titles_suggested(stack, accepted["reference"]))[0] == PASSPORT["title"]
+    await stack.client.put(f"/api/v1/knowledge/{answer['id']}", json=ANSWER, headers=await auth(stack))
+    assert (await titles_suggested(stack, accepted["reference"]))[0] == ANSWER["title"]
     assert (await stack.client.delete(f"/api/v1/knowledge/{answer['id']}", headers=agent)).status_code == 403
     retired = await stack.client.delete(f"/api/v1/knowledge/{answer['id']}", headers=await auth(stack))
     assert retired.status_code == 200 and retired.json()["active"] is False
-    assert PASSPORT["title"] not in await titles_suggested(stack, accepted["reference"])
+    assert ANSWER["title"] not in await titles_suggested(stack, accepted["reference"])
     active = await stack.client.get("/api/v1/knowledge", headers=agent)
     assert answer["id"] not in [a["id"] for a in active.json()]
     every = await stack.client.get("/api/v1/knowledge?include_retired=true", headers=agent)
@@ -81,7 +81,7 @@ async def test_a_wrong_answer_is_refused_at_save_with_what_is_wrong(stack: Stack
         ({"title": "   "}, "title"),
     ]
     for change, said in cases:
-        response = await stack.client.post("/api/v1/knowledge", json={**PASSPORT, **change}, headers=headers)
+        response = await stack.client.post("/api/v1/knowledge", json={**ANSWER, **change}, headers=headers)
         assert response.status_code == 400, (change, response.text)
         assert said in response.text, (change, response.text)
     assert (await stack.client.get("/api/v1/knowledge", headers=headers)).status_code == 200
