@@ -322,17 +322,20 @@ async def test_a_french_email_citizen_gets_every_step_threaded_and_answers_by_li
             [ack] = [r.message for r in server.received]
             assert ack["In-Reply-To"] == "<demande-1@client.example>"
 
-            await change_status(stack, ticket.reference, "resolved")
+            await change_status(stack, ticket.reference, "pending")  # more information needed
+            await change_status(stack, ticket.reference, "resolved")  # resolved, then the survey
             mails = [r.message for r in server.received]
-            assert len(mails) == 3
-            _, resolved, survey = mails
+            assert len(mails) == 4
+            _, more, resolved, survey = mails
+            assert "besoin d'une information" in more.get_body(("plain",)).get_content()
             assert resolved["Subject"].startswith("Votre demande") and ticket.reference in resolved["Subject"]
             assert "avis" in survey["Subject"].lower()
-            assert resolved["In-Reply-To"] == ack["Message-ID"]
-            assert resolved["References"].split() == ["<demande-1@client.example>", ack["Message-ID"]]
-            assert survey["In-Reply-To"] == resolved["Message-ID"]
-            assert survey["References"].split() == ["<demande-1@client.example>", ack["Message-ID"],
-                                                    resolved["Message-ID"]]
+            # Each answers the one before, and carries the whole chain from the citizen's mail.
+            chain = ["<demande-1@client.example>"]
+            for mail in (ack, more, resolved, survey):
+                assert mail["In-Reply-To"] == chain[-1] and mail["References"].split() == chain
+                chain.append(mail["Message-ID"])
+            assert len(set(chain)) == 5
             assert all(m["To"].endswith("nadia@example.org>") or m["To"] == "nadia@example.org" for m in mails)
 
             # One click on "4": recorded, thanked in French; the comment form keeps it.
@@ -372,7 +375,7 @@ async def test_a_french_email_citizen_gets_every_step_threaded_and_answers_by_li
             change = (await status_events(stack, ticket.id))[-1]
             await stack.app.state.queue.enqueue("notify_status_change", change, job_id="again")
             await stack.drain()
-            assert len(server.received) == 3
+            assert len(server.received) == 4
 
 
 # --- the barometer -------------------------------------------------------------------------------
