@@ -25,8 +25,9 @@ from crm.models import Citizen, Message, Ticket
 from crm.types import Channel, Direction
 from replies.compose import ChannelUnavailable, Reply, build_reply, insert_answer, queue_reply
 from replies.models import KnowledgeAnswer, Step
+from replies.notify import email_thread
 from replies.outbox import list_outbox
-from replies.reach import REPLY_CHANNELS, Route, is_permanent_failure, next_route, routes_for
+from replies.reach import REPLY_CHANNELS, Route, failed_for_good, next_route, routes_for
 from replies.rendering import render, render_text
 from replies.suggest import choice_of_template, suggestions_for
 from replies.templates import Rendered, find_template, get_template
@@ -215,7 +216,10 @@ async def send_reply(session: AsyncSession, settings: Settings, agent: Agent, re
     if reply.channel == Channel.EMAIL.value:
         header_id = make_msgid(domain=settings.mail_domain)
         threaded = await _last_inbound(session, ticket, Channel.EMAIL.value) or answering
-        headers = email_headers(ticket, threaded, settings.reply_address) if threaded else {}
+        # A request that came by no mail (the web form, the desk): the thread is ours, from the
+        # acknowledgement on, so the citizen's client still shows one conversation.
+        ours = None if threaded and threaded.rfc_message_id else email_thread(await tickets.messages(session, ticket.id))
+        headers = email_headers(ticket, threaded, settings.reply_address, ours) if threaded else {}
     key = data.idempotency_key or header_id or make_msgid(domain="reply")
     delivery, created = await queue_reply(session, ticket, reply, agent_id=agent.id,
                                           dedupe_key=f"reply:{ticket.id}:{key}"[:200], answering=answering,
@@ -231,7 +235,7 @@ async def fallback(session: AsyncSession, agent: Agent, reference: str) -> Fallb
     current = next((r for r in routes if r.channel == ticket.reply_channel), None)
     proposed = current if current and current.reachable else next_route(routes, besides=ticket.reply_channel)
     failure = next((d for d, _ in await list_outbox(session, ticket_id=ticket.id, limit=50)
-                    if is_permanent_failure(d.state, d.last_error)), None)
+                    if failed_for_good(d)), None)
     return FallbackOut(
         ticket=ticket.reference, reply_channel=ticket.reply_channel,
         proposed=_route_out(proposed) if proposed else None, channels=[_route_out(r) for r in routes],

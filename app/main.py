@@ -17,11 +17,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app.api.categories import list_categories
+from app.api.categories import CategoryNotificationsController, list_categories
 from app.api.citizens import get_citizen_record, get_citizen_timeline, search_citizens
 from app.api.contacts import contacts_router
 from app.api.duplicates import DuplicatesController
 from app.api.health import health, ready
+from app.api.knowledge import KnowledgeController
 from app.api.outbox import FrontDeskController, OutboxController
 from app.api.replies import RepliesController
 from app.api.requests import create_request
@@ -103,10 +104,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            health, ready, list_categories, create_request, get_ticket, search_citizens,
+            health, ready, list_categories, CategoryNotificationsController, create_request, get_ticket, search_citizens,
             get_citizen_record, get_citizen_timeline,
             twilio_sms, twilio_status, RoutingController,
-            DuplicatesController, TemplatesController, RepliesController, OutboxController,
+            DuplicatesController, TemplatesController, KnowledgeController, RepliesController, OutboxController,
             FrontDeskController, survey_page, survey_comment, satisfaction_barometer,
             contacts_router(settings), web_router(settings),
             create_static_files_router(path="/static", directories=[WEB / "static"]),

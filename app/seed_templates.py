@@ -480,6 +480,46 @@ KNOWLEDGE: list[Answer] = [
      ["أريد موعدا مع المساعدة الاجتماعية", "لدي صعوبات في أداء الكراء"],
      "يمكن لمستشارة العمل الاجتماعي استقبالكم بموعد وفي سرية تامة. المرجو إحضار آخر ما يثبت مداخيلكم "
      "ووثيقة الهوية.\n" + _AR_HOURS),
+    ("etat_civil", "fr", "Carte d'identité ou passeport : délai et retrait",
+     ["carte d'identité", "carte nationale d'identité", "cni", "passeport", "titre d'identité"],
+     ["Ma carte d'identité est-elle prête ?", "Combien de temps pour refaire un passeport ?",
+      "J'ai déposé ma demande de CNI il y a un mois, où en est-elle ?"],
+     "Une carte d'identité ou un passeport est généralement prêt trois à quatre semaines après le dépôt "
+     "du dossier. Vous recevrez un SMS dès qu'il sera disponible ; le retrait se fait en personne, "
+     "à l'accueil, avec le récépissé de dépôt et, pour un renouvellement, l'ancien titre.\n" + _FR_HOURS),
+    ("etat_civil", "en", "Identity card or passport: how long, and collecting it",
+     ["identity card", "id card", "passport", "renew passport"],
+     ["Is my ID card ready?", "How long does it take to renew a passport?"],
+     "An identity card or a passport is usually ready three to four weeks after the application. We "
+     "will text you as soon as it is; please collect it in person at the front desk, with your receipt "
+     "and, for a renewal, your old document.\n" + _EN_HOURS),
+    ("etat_civil", "ar", "البطاقة الوطنية أو جواز السفر: الأجل والسحب",
+     ["البطاقة الوطنية", "بطاقة التعريف", "جواز السفر", "تجديد الجواز"],
+     ["هل بطاقتي الوطنية جاهزة؟", "كم يستغرق تجديد جواز السفر؟"],
+     "تكون البطاقة الوطنية أو جواز السفر جاهزة عادة بعد ثلاثة إلى أربعة أسابيع من إيداع الملف. سنخبركم "
+     "برسالة قصيرة فور جاهزيتها، ويتم السحب شخصيا من مكتب الاستقبال بتقديم وصل الإيداع، والوثيقة "
+     "القديمة في حالة التجديد.\n" + _AR_HOURS),
+    ("voirie", "en", "Bulky waste and fly-tipping",
+     ["bulky waste", "fly-tipping", "rubbish", "dumped", "mattress", "old furniture"],
+     ["Bags of rubbish have been dumped at the corner of my street", "How do I get rid of an old sofa?"],
+     "Bulky items are collected free of charge, by appointment, once a month. For rubbish dumped in the "
+     "street, our cleaning teams come within two working days of your report."),
+    ("voirie", "ar", "المتلاشيات والرمي العشوائي للنفايات",
+     ["متلاشيات", "نفايات", "أزبال", "رمي عشوائي", "أثاث قديم"],
+     ["هناك أكياس أزبال مرمية في زاوية الشارع", "كيف أتخلص من أريكة قديمة؟"],
+     "تجمع المتلاشيات مجانا مرة في الشهر بموعد مسبق. أما النفايات المرمية في الشارع، فتتدخل فرق النظافة "
+     "في أجل يومي عمل بعد إبلاغكم."),
+    ("urbanisme", "en", "Building permit: what to provide",
+     ["building permit", "planning permission", "extension", "works"],
+     ["Which documents do I need for a building permit?", "I want to extend my house, do I need a permit?"],
+     "Building more than 20 m² needs a building permit; below that, a prior declaration is enough. The "
+     "application includes the official form, a location plan, a site plan and photographs of the plot. "
+     "It takes two months to examine for a private house."),
+    ("social", "en", "An appointment with social services",
+     ["social services", "social worker", "financial help", "housing", "rent"],
+     ["I would like to see a social worker", "I am struggling to pay my rent"],
+     "An adviser from social services can see you by appointment, in complete confidence. If you can, "
+     "bring your latest proof of income and an identity document.\n" + _EN_HOURS),
     (None, "fr", "Horaires d'ouverture",
      ["horaires", "heures d'ouverture", "ouvert", "fermé", "samedi"],
      ["Quels sont vos horaires ?", "La mairie est-elle ouverte le samedi ?"], _FR_HOURS),

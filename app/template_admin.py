@@ -115,11 +115,11 @@ class PreviewOut(RenderedOut):
     language: str
 
 
-async def _slugs(session: AsyncSession) -> dict[int, str]:
+async def category_slugs(session: AsyncSession) -> dict[int, str]:
     return {c.id: c.slug for c in await active_categories(session)}
 
 
-async def _category_id(session: AsyncSession, slug: str | None) -> int | None:
+async def category_id_of(session: AsyncSession, slug: str | None) -> int | None:
     if not slug:
         return None
     category = await category_by_slug(session, slug.strip())
@@ -152,18 +152,18 @@ def _limits(settings: Settings) -> dict:
 
 async def templates_list(session: AsyncSession, *, step: str | None, language: str | None, channel: str | None,
                          category: str | None) -> list[TemplateOut]:
-    category_id = await _category_id(session, category)
-    slugs = await _slugs(session)
+    category_id = await category_id_of(session, category)
+    slugs = await category_slugs(session)
     return [_out(t, slugs) for t in await list_templates(session, step=step, language=language, channel=channel,
                                                            category_id=category_id)]
 
 
 async def template_one(session: AsyncSession, template_id: int) -> TemplateOut:
-    return _out(await get_template(session, template_id), await _slugs(session))
+    return _out(await get_template(session, template_id), await category_slugs(session))
 
 
 async def template_versions(session: AsyncSession, template_id: int) -> list[TemplateOut]:
-    slugs = await _slugs(session)
+    slugs = await category_slugs(session)
     return [_out(t, slugs) for t in await template_history(session, template_id)]
 
 
@@ -177,9 +177,9 @@ async def save_version(session: AsyncSession, settings: Settings, agent: Agent, 
     require_supervisor(agent)
     template, checked = await save_template(
         session, step=data.step, channel=data.channel, language=data.language.strip().lower(),
-        subject=data.subject, body=data.body, html=data.html, category_id=await _category_id(session, data.category),
+        subject=data.subject, body=data.body, html=data.html, category_id=await category_id_of(session, data.category),
         created_by=agent.id, change_note=data.change_note, **_limits(settings))
-    return _saved(template, checked, await _slugs(session))
+    return _saved(template, checked, await category_slugs(session))
 
 
 async def roll_back(session: AsyncSession, settings: Settings, agent: Agent, template_id: int,
@@ -187,7 +187,7 @@ async def roll_back(session: AsyncSession, settings: Settings, agent: Agent, tem
     require_supervisor(agent)
     template, checked = await rollback_template(session, template_id, created_by=agent.id,
                                                 change_note=data.change_note, **_limits(settings))
-    return _saved(template, checked, await _slugs(session))
+    return _saved(template, checked, await category_slugs(session))
 
 
 def check_draft(settings: Settings, data: TemplateIn) -> ValidationOut:

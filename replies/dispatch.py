@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
 from crm.columns import utcnow
 from crm.errors import Conflict, NotFound
-from crm.models import EventKind
+from crm.models import EventKind, Ticket
 from crm.opt_outs import opted_out
 from crm.types import Channel, OutboundMessage
 from replies.models import Delivery, DeliveryState
-from replies.reach import is_permanent_failure, propose_fallback
-from replies.outbox import confirms_opt_out
+from replies.reach import PERMANENT_SMS_CODES, failed_for_good, propose_fallback
+from replies.notify import following_key, preceding_key
+from replies.outbox import confirms_opt_out, find_delivery
 from replies.rendering import plain_to_html
 
 # A send that has been `sending` this long lost its worker.
@@ -88,6 +89,8 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
         return None
     if delivery.not_before is not None and delivery.not_before > now:
         return None  # backing off; the deferred job will come
+    if await _waits_for_another(session, delivery):
+        return None  # the send of the one before it enqueues it (next_in_order)
     if not confirms_opt_out(delivery) and await opted_out(session, delivery.channel, [delivery.to]):
         # asked now, not when queued
         await _set_state(session, delivery, DeliveryState.BLOCKED,
@@ -113,6 +116,29 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
     )
 
 
+async def _waits_for_another(session: AsyncSession, delivery: Delivery) -> bool:
+    """The notification before it (the resolution, for the survey) has not left yet, nor failed:
+    a final state either way, so a failed resolution never holds the survey back for ever."""
+    before = preceding_key(delivery.dedupe_key)
+    if before is None:
+        return False
+    preceding = await find_delivery(session, before)
+    return preceding is not None and preceding.state not in FINAL_STATES
+
+
+async def next_in_order(session: AsyncSession, delivery_id: int) -> int | None:
+    """The queued delivery that waited for this one to leave (the survey after the resolution):
+    its id, for the caller to enqueue now; None when there is none."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None or delivery.state not in FINAL_STATES:
+        return None  # still to leave (backing off, held for quiet hours): the follower waits
+    after = following_key(delivery.dedupe_key)
+    follower = await find_delivery(session, after) if after else None
+    if follower is None or follower.state != DeliveryState.QUEUED.value:
+        return None
+    return follower.id
+
+
 async def record_sent(session: AsyncSession, delivery_id: int, provider_id: str) -> None:
     delivery = await _locked(session, delivery_id)
     if delivery is None:
@@ -131,7 +157,7 @@ async def record_failure(session: AsyncSession, delivery_id: int, error: str, *,
     if permanent:
         await _set_state(session, delivery, DeliveryState.FAILED, reason or "permanent failure",
                          error[:2000])
-        if is_permanent_failure(delivery.state, delivery.last_error):
+        if failed_for_good(delivery):
             await propose_fallback(session, delivery)
     else:
         delivery.state = DeliveryState.QUEUED.value
@@ -169,8 +195,43 @@ async def record_provider_status(session: AsyncSession, provider_id: str, status
         await _on_timeline(session, delivery, how)
     else:
         error = f"provider error {error_code}" if error_code else delivery.last_error
+        if error_code in PERMANENT_SMS_CODES:
+            error = f"provider error {error_code}: {PERMANENT_SMS_CODES[error_code]}"
         await _set_state(session, delivery, final, how, error if final is not DeliveryState.DELIVERED
                          else None)
+        if failed_for_good(delivery):  # late, but as final as a refusal at once
+            await propose_fallback(session, delivery)
+    return delivery
+
+
+BOUNCEABLE = {DeliveryState.SENT.value, DeliveryState.DELIVERED.value}
+
+
+async def record_bounce(session: AsyncSession, *, message_ids: list[str], tokens: list[str],
+                        recipient: str | None, reason: str) -> Delivery | None:
+    """A bounce (a DSN that came back to our mailbox) about one of our mails: that delivery
+    failed, with the reason, and the next channel is proposed, as for an SMTP 5xx at once.
+
+    The mail is found by the Message-ID the DSN quotes (or its In-Reply-To / References), else
+    by the reply token of the ticket plus the recipient: that ticket's last mail to them. The
+    delivery; None when none is ours. A repeat of the DSN changes nothing."""
+    query = select(Delivery).where(Delivery.channel == Channel.EMAIL.value)
+    delivery = None
+    if message_ids:
+        delivery = (await session.exec(query.where(col(Delivery.header_message_id).in_(message_ids))
+                                       .order_by(col(Delivery.id).desc()))).first()
+    if delivery is None and tokens and recipient:
+        delivery = (await session.exec(
+            query.join(Ticket, col(Ticket.id) == Delivery.ticket_id)
+            .where(col(Ticket.reply_token).in_(tokens), Delivery.to == recipient)
+            .order_by(col(Delivery.id).desc()))).first()
+    if delivery is None:
+        return None
+    delivery = await _locked(session, delivery.id)
+    if delivery is None or delivery.state not in BOUNCEABLE:
+        return delivery  # failed already (a repeat), or not sent: nothing to change
+    await _set_state(session, delivery, DeliveryState.FAILED, f"{delivery.channel} {reason}", reason[:2000])
+    await propose_fallback(session, delivery)
     return delivery
 
 

@@ -115,6 +115,8 @@ class KnowledgeAnswer(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     created_by: int | None = Field(default=None, foreign_key="agent.id")  # None: seeded
+    # Last edit or retirement: the suggestions' index rebuilds when it moves.
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class ReplyChoice(SQLModel, table=True):

@@ -2,19 +2,21 @@
 with the step's template, in the ticket's language, on its reply channel."""
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
 from crm.errors import DomainError
-from crm.models import EventKind, Message, Ticket, TicketStatus
+from crm.models import EventKind, Message, Ticket, TicketEvent, TicketStatus
 from crm.opt_outs import opted_out
 from crm.types import Channel, Direction
-from replies.models import Step
+from replies.models import Delivery, Step
 from replies.outbox import find_delivery, queue_delivery
 from replies.templates import find_template, render
 
@@ -64,6 +66,27 @@ def email_thread(messages: list[Message]) -> list[str]:
     References carry (auto-replies left out), its In-Reply-To the latest."""
     return [m.rfc_message_id for m in messages
             if m.channel == Channel.EMAIL.value and m.rfc_message_id and not m.meta.get("auto_reply")]
+
+
+# A step that leaves only once the one before it has left: the survey after the resolution, so
+# the citizen is never asked how it went before being told it is done.
+AFTER = {Step.SATISFACTION_SURVEY.value: Step.RESOLVED.value}
+
+
+def preceding_key(dedupe_key: str) -> str | None:
+    """The key of the notification this one waits for (same status change), or None."""
+    prefix, _, step = dedupe_key.rpartition(":")
+    if not prefix.startswith("notify:") or step not in AFTER:
+        return None
+    return f"{prefix}:{AFTER[step]}"
+
+
+def following_key(dedupe_key: str) -> str | None:
+    """The key of the notification waiting for this one, or None."""
+    prefix, _, step = dedupe_key.rpartition(":")
+    if not prefix.startswith("notify:"):
+        return None
+    return next((f"{prefix}:{later}" for later, before in AFTER.items() if before == step), None)
 
 
 async def _decided_against(session: AsyncSession, ticket_id: int, event_id: int, step: str) -> bool:
@@ -125,3 +148,46 @@ async def queue_notification(
         delivery.not_before = not_before
         await session.flush()
     return Notice(step, delivery.id, None, delivery.not_before)
+
+
+async def unnotified_changes(session: AsyncSession, *, since: datetime, until: datetime,
+                             notify_steps: Callable[[int | None], Awaitable[Collection[str]]]) -> list[int]:
+    """Status changes (made between `since` and `until`, still their ticket's latest) with a
+    step to tell and no trace of it: neither a delivery nor a note saying why not. Their
+    notify job was lost (the queue down at commit, a crash in between); the sweep asks again,
+    and the job, keyed by change and step, never sends one twice. `notify_steps`: a category's
+    steps (routing's, passed in)."""
+    changes = (await session.exec(
+        select(TicketEvent, Ticket).join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+        .where(TicketEvent.kind == EventKind.STATUS_CHANGED.value, col(TicketEvent.created_at) >= since,
+               col(TicketEvent.created_at) <= until)
+        .order_by(col(TicketEvent.id)))).all()
+    if not changes:
+        return []
+    ticket_ids = list({ticket.id for _, ticket in changes})
+    latest = set((await session.exec(
+        select(func.max(TicketEvent.id)).where(col(TicketEvent.ticket_id).in_(ticket_ids),
+                                               TicketEvent.kind == EventKind.STATUS_CHANGED.value)
+        .group_by(TicketEvent.ticket_id))).all())
+    wanted: dict[int, list[str]] = {}
+    for change, ticket in changes:
+        if change.id not in latest or ticket.status != change.data.get("to"):
+            continue  # the ticket moved on: the job would say "out of date"
+        steps = steps_for_change(change.data.get("from", ""), change.data["to"],
+                                 await notify_steps(ticket.category_id),
+                                 by_citizen=change.actor_type == "citizen",
+                                 on_the_spot=bool(change.data.get("resolved_on_the_spot")))
+        if steps:
+            wanted[change.id] = steps
+    if not wanted:
+        return []
+    keys = [notification_key(event_id, step) for event_id, steps in wanted.items() for step in steps]
+    queued = set((await session.exec(select(Delivery.dedupe_key).where(col(Delivery.dedupe_key).in_(keys)))).all())
+    notes = (await session.exec(
+        select(TicketEvent.data).where(col(TicketEvent.ticket_id).in_(ticket_ids),
+                                       TicketEvent.kind == EventKind.NOTE.value,
+                                       col(TicketEvent.id) > min(wanted)))).all()
+    decided = {(data.get("status_event_id"), data.get("step")) for data in notes}
+    return [event_id for event_id, steps in wanted.items()
+            if any(notification_key(event_id, step) not in queued and (event_id, step) not in decided
+                   for step in steps)]

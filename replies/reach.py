@@ -3,8 +3,10 @@
 The citizen's preferences, in order: the ticket's reply channel, then email, SMS, a printed
 letter (with a postal address), a call back (with a phone). A channel is out when there is no
 address for it, the address opted out (SMS STOP), or the last delivery to that address failed
-permanently (SMTP 5xx, Twilio 21211 / 21610 / 21614, blocked). A dead letter (temporary
-failures, retried until the limit) and an interrupted send say nothing about the address.
+permanently (SMTP 5xx or a DSN bounce, Twilio 21211 / 21610 / 21614 at once or a later status
+callback with a code in PERMANENT_SMS_CODES, blocked). A dead letter (temporary failures,
+retried until the limit), an interrupted send and a carrier failure with any other code (30007
+filtering, 30008 unknown...) say nothing about the address.
 """
 from __future__ import annotations
 
@@ -23,7 +25,22 @@ from replies.models import Delivery, DeliveryState
 REPLY_CHANNELS = (Channel.EMAIL.value, Channel.SMS.value, Channel.LETTER.value, Channel.PHONE.value)
 # Twilio: the number does not exist, so it can be neither texted nor called back.
 INVALID_NUMBER = "21211"
+UNKNOWN_HANDSET = "30005"  # reported later by the carrier: the number does not exist either
 UNSUBSCRIBED = "21610"  # the carrier holds a STOP we never saw
+# Twilio's codes that say the address itself does not take our SMS (twilio.com/docs/api/errors),
+# whether the API refused at once or a status callback reported it later. 30003 "unreachable
+# handset" is often a phone switched off, but Twilio does not retry it: this message is lost,
+# so the next channel is proposed; the next SMS that gets through makes the number good again.
+PERMANENT_SMS_CODES = {
+    "21211": "not a valid phone number",
+    "21610": "the number unsubscribed (STOP at the carrier)",
+    "21614": "not a mobile number",
+    "21635": "a landline, which cannot receive SMS",
+    "30003": "the handset is unreachable",
+    "30004": "the message was blocked by the recipient's carrier or handset",
+    "30005": "unknown handset: the number does not exist",
+    "30006": "a landline or an unreachable carrier",
+}
 NOT_THE_ADDRESS = ("gave up after retries", "interrupted during the send")
 
 
@@ -44,10 +61,20 @@ def address_kind(value: str) -> str:
     return ContactKind.POSTAL_ADDRESS.value
 
 
-def is_permanent_failure(state: str, last_error: str | None) -> bool:
+def is_permanent_failure(state: str, last_error: str | None, *, error_code: str | None = None,
+                         provider_status: str | None = None) -> bool:
+    """Whether the address failed for good. A failure the provider reported after accepting the
+    message (its status `undelivered` / `failed`) is permanent only with a code saying so."""
     if state == DeliveryState.BLOCKED.value:
         return True
+    if provider_status in (DeliveryState.UNDELIVERED.value, DeliveryState.FAILED.value):
+        return error_code in PERMANENT_SMS_CODES
     return state == DeliveryState.FAILED.value and not (last_error or "").startswith(NOT_THE_ADDRESS)
+
+
+def failed_for_good(delivery: Delivery) -> bool:
+    return is_permanent_failure(delivery.state, delivery.last_error, error_code=delivery.error_code,
+                                provider_status=delivery.provider_status)
 
 
 _NEEDS = {Channel.EMAIL.value: ContactKind.EMAIL.value, Channel.SMS.value: ContactKind.PHONE.value,
@@ -114,10 +141,9 @@ async def _failures(session: AsyncSession, citizen_id: int, addresses: dict[str,
         latest.setdefault((delivery.channel, delivery.to), delivery)
     failed = {}
     for (channel, to), delivery in latest.items():
-        if channel in _NEEDS and addresses.get(_NEEDS[channel]) == to \
-                and is_permanent_failure(delivery.state, delivery.last_error):
+        if channel in _NEEDS and addresses.get(_NEEDS[channel]) == to and failed_for_good(delivery):
             failed[channel] = delivery.last_error or delivery.state
-            if channel == Channel.SMS.value and delivery.error_code == INVALID_NUMBER:
+            if channel == Channel.SMS.value and delivery.error_code in (INVALID_NUMBER, UNKNOWN_HANDSET):
                 failed.setdefault(Channel.PHONE.value, delivery.last_error or "invalid number")
     return failed
 

@@ -191,8 +191,8 @@ def choice_of_template(template: Template) -> str:
 
 
 async def _signature(session: AsyncSession, database: str) -> tuple:
-    answers = (await session.exec(select(func.count(), func.max(KnowledgeAnswer.id))
-                                  .where(KnowledgeAnswer.active))).one()
+    answers = (await session.exec(select(func.count(), func.max(KnowledgeAnswer.id),
+                                         func.max(KnowledgeAnswer.updated_at)))).one()
     templates = (await session.exec(select(func.count(), func.max(Template.id))
                                     .where(Template.active, Template.step == Step.AGENT_REPLY.value))).one()
     return database, tuple(answers), tuple(templates)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm.errors import InvalidInput
+from crm.errors import InvalidInput, NotFound
 from routing.models import DEFAULT_NOTIFY_STEPS, NOTIFIABLE_STEPS, Category, Skill
 
 ESCALATIONS = {"raise_priority", "supervisor_queue"}
@@ -47,13 +47,28 @@ async def upsert_category(
                            f"known: {', '.join(sorted(ESCALATIONS))}")
     category.team_id, category.escalation = team_id, list(escalation or [])
     if notify_steps is not None:
-        unknown_steps = set(notify_steps) - set(NOTIFIABLE_STEPS)
-        if unknown_steps:
-            raise InvalidInput(f"unknown notification step(s) {', '.join(sorted(unknown_steps))}; "
-                               f"known: {', '.join(NOTIFIABLE_STEPS)}")
-        category.notify_steps = [step for step in NOTIFIABLE_STEPS if step in notify_steps]
+        category.notify_steps = checked_notify_steps(notify_steps)
     category.sla_first_response_minutes, category.sla_resolution_minutes = (sla_first_response_minutes,
                                                                             sla_resolution_minutes)
+    await session.flush()
+    return category
+
+
+def checked_notify_steps(steps: list[str]) -> list[str]:
+    """The steps in their canonical order; InvalidInput naming any unknown one."""
+    unknown = set(steps) - set(NOTIFIABLE_STEPS)
+    if unknown:
+        raise InvalidInput(f"unknown notification step(s) {', '.join(sorted(unknown))}; "
+                           f"known: {', '.join(NOTIFIABLE_STEPS)}", fields={"notify_steps": "unknown step"})
+    return [step for step in NOTIFIABLE_STEPS if step in steps]
+
+
+async def set_notify_steps(session: AsyncSession, slug: str, steps: list[str]) -> Category:
+    """Which steps of a request this category tells the citizen about."""
+    category = await category_by_slug(session, slug)
+    if category is None:
+        raise NotFound(f"no category {slug!r}")
+    category.notify_steps = checked_notify_steps(steps)
     await session.flush()
     return category
 

@@ -19,8 +19,10 @@ from crm.language import known_language
 from crm.models import ContactKind, InboundStatus, Message, Ticket
 from crm.normalise import normalise_phone
 from crm.opt_outs import lift_opt_out, record_opt_out
+from crm.reply_address import tokens_in
 from crm.tickets import find_inbound_message, latest_status_event
 from crm.types import Channel, InboundMessage
+from replies.dispatch import record_bounce
 from replies.models import Step
 from replies.outbox import opt_out_confirmation_key, queue_service_delivery
 from replies.survey import parse_score, record_answer, surveyed_ticket
@@ -60,6 +62,9 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
                 if await _survey_answer(session, settings, event, message):
                     await session.commit()
                     return "survey answer"
+                if await _bounce(session, settings, event, message):
+                    await session.commit()
+                    return "bounce"
                 category = await category_by_slug(session, message.category) if message.category else None
                 async with session.begin_nested():
                     ingested = await ingest_message(
@@ -159,6 +164,26 @@ async def _survey_answer(session: Any, settings: Any, event: Any, message: Inbou
     await record_answer(session, ticket_id, score, channel=Channel.SMS.value)
     mark_handled(event)
     event.ticket_id = ticket_id
+    return True
+
+
+async def _bounce(session: Any, settings: Any, event: Any, message: InboundMessage) -> bool:
+    """A DSN saying one of our mails failed for good: that delivery failed and the next channel
+    proposed, on its ticket; no message from "mailer-daemon" on any ticket. True when it was one
+    of ours (else it goes on as an auto-reply: kept, never answered)."""
+    bounce = message.metadata.get("bounce")
+    if not bounce or not bounce.get("permanent"):
+        return False
+    ids = [i for i in (bounce.get("original_message_id"), message.metadata.get("in_reply_to"),
+                       *(message.metadata.get("references") or [])) if i]
+    addresses = [*bounce.get("original_addresses", []), *(message.metadata.get("recipients") or [])]
+    delivery = await record_bounce(session, message_ids=ids, recipient=bounce.get("recipient"),
+                                   tokens=tokens_in(addresses, settings.reply_address) if settings.reply_address
+                                   else [], reason=bounce["reason"])
+    if delivery is None:
+        return False
+    mark_handled(event)
+    event.ticket_id = delivery.ticket_id
     return True
 
 

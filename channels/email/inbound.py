@@ -7,6 +7,7 @@ from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from channels.email.dsn import Bounce
 from channels.email.forwarded import original_of
 from channels.email.parse import parse_email
 from crm.types import AttachmentData, Channel, InboundMessage, Sender
@@ -38,10 +39,18 @@ def parse(payload: bytes) -> InboundMessage:
             "auto_reply": mail.auto_reply,
             "recipients": recipients(payload),
             "full_text": mail.text if mail.reply_text != mail.text else None,
+            **({"bounce": bounce_metadata(mail.bounce)} if mail.bounce else {}),
         },
         attachments=tuple(AttachmentData(a.filename, a.content_type, a.data, a.inline)
                           for a in mail.attachments),
     )
+
+
+def bounce_metadata(bounce: Bounce) -> dict:
+    return {"action": bounce.action, "status": bounce.status, "recipient": bounce.recipient,
+            "diagnostic": bounce.diagnostic, "permanent": bounce.permanent, "reason": bounce.reason(),
+            "original_message_id": bounce.original_message_id,
+            "original_addresses": bounce.original_addresses}
 
 
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")

@@ -14,6 +14,7 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 
 from channels.base import ParseError
+from channels.email.dsn import Bounce, parse_bounce
 from channels.email.html_text import html_to_text
 from channels.email.reply import extract_reply
 
@@ -50,6 +51,7 @@ class ParsedEmail:
     attachments: list[Attachment] = field(default_factory=list)
     auto_reply: bool = False
     date: str | None = None
+    bounce: Bounce | None = None  # a delivery status notification about one of our mails
 
 
 def _header(message: Message, name: str) -> str:
@@ -221,4 +223,5 @@ def parse_email(raw: bytes) -> ParsedEmail:
         attachments=_attachments(message),
         auto_reply=_is_auto_reply(message, subject, address),
         date=_header(message, "Date") or None,
+        bounce=parse_bounce(message),
     )

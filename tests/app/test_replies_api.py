@@ -157,6 +157,27 @@ async def test_opted_out_sms_is_refused_with_the_next_channel(seeded: Settings) 
         assert len(twilio.requests) == 2
 
 
+async def test_replies_on_a_web_form_request_thread_under_our_first_mail(seeded: Settings) -> None:
+    """The request came by the web form (no mail of theirs to answer): every mail after our
+    acknowledgement answers the one before it, so the citizen's client shows one conversation."""
+    with smtp_server() as (server, port):
+        async with app_mailing_to(seeded, port, reply_address="guichet@mairie.example") as stack:
+            accepted = await stack.post_request()
+            await stack.drain()
+            [ack] = [r.message for r in server.received]
+            assert ack["In-Reply-To"] is None  # the first mail of the conversation
+            for text in ("Votre dossier est en cours d'examen.", "Votre acte est prêt."):
+                sent = await reply(stack, accepted["reference"], text=text)
+                assert sent.status_code == 201, sent.text
+                await stack.drain()
+            _, first, second = [r.message for r in server.received]
+            assert first["In-Reply-To"] == ack["Message-ID"]
+            assert first["References"].split() == [ack["Message-ID"]]
+            assert second["In-Reply-To"] == first["Message-ID"]
+            assert second["References"].split() == [ack["Message-ID"], first["Message-ID"]]
+            assert len({ack["Message-ID"], first["Message-ID"], second["Message-ID"]}) == 3
+
+
 async def test_letter_is_queued_for_the_front_desk_then_printed(stack: Stack) -> None:
     accepted = await stack.post_request()
     await stack.drain()

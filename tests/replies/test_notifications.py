@@ -19,6 +19,8 @@ import pytest
 from sqlmodel import col, select
 
 from app.jobs import notify as notify_job
+from app.jobs.context import build_job_context
+from app.jobs.sweep import sweep
 from app.settings import Settings
 from crm.models import Message, Ticket, TicketEvent
 from crm.threading import short_reference
@@ -27,7 +29,7 @@ from replies.quiet_hours import QuietHours, parse_clock
 from replies.survey import aggregate, parse_score, read_token, sign_answer
 from tests.conftest import Stack
 from tests.replies.test_sms_delivery import PHONE, deliveries, text_in, texting
-from tests.replies.test_smtp_delivery import app_mailing_to
+from tests.replies.test_smtp_delivery import NoQueue, app_mailing_to
 from tests.smtp_server import smtp_server
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -145,9 +147,7 @@ async def test_an_arabic_sms_citizen_gets_every_step_and_the_survey_by_sms_in_ar
         await change_status(stack, reference, "resolved")  # resolved, then the survey
         bodies = [r.form["Body"] for r in twilio.requests]
         assert len(bodies) == 4 and all(r.form["To"] == PHONE for r in twilio.requests)
-        more = bodies[1]
-        # Both leave at once as two send jobs: a real worker may send the survey first (noted on issue 7).
-        resolved, survey = sorted(bodies[2:], key=lambda body: "من 1" in body)
+        more, resolved, survey = bodies[1:]  # the survey only once the resolution has left
         assert all(short in body for body in (more, resolved, survey))
         assert all(re.search("[\u0600-\u06FF]{3}", body) for body in (more, resolved, survey))
         assert "تمت معالجة طلبكم" in resolved
@@ -189,6 +189,65 @@ async def test_an_arabic_sms_citizen_gets_every_step_and_the_survey_by_sms_in_ar
         timeline = (await stack.ticket(reference))["timeline"]
         assert any("no more_information_needed notification" in (e["reason"] or "")
                    and "opted out" in e["reason"] for e in timeline)
+
+
+@pytest.mark.parametrize("twilio_error, resolution", [(20429, "sent"), (21614, "failed")])
+async def test_the_survey_leaves_after_the_resolution_even_when_it_fails(
+        seeded: Settings, twilio_error: int, resolution: str) -> None:
+    """The resolution's first try is refused: throttled (retried later), or for good. The survey,
+    queued at the same moment, waits for it either way, and is never lost."""
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, "Bonjour, le lampadaire de ma rue est en panne depuis hier.")
+        reference = await reference_of(stack, event.ticket_id)
+        twilio.fail_next(twilio_error)
+        await change_status(stack, reference, "resolved")
+        _, resolved, survey = await deliveries(stack)
+        assert (resolved.state, survey.state) == (resolution, "sent")
+        tried = [(r.status, "votre avis compte" in r.form["Body"]) for r in twilio.requests[1:]]
+        refused = 429 if twilio_error == 20429 else 400
+        # The resolution first (refused, then retried when throttled), the survey last.
+        assert tried == ([(refused, False), (201, False), (201, True)] if resolution == "sent"
+                         else [(refused, False), (201, True)])
+
+
+async def swept(stack: Stack) -> tuple[dict[str, int], NoQueue]:
+    """The sweep run by hand, at once (no grace): its counts and the jobs it asked for."""
+    queue = NoQueue()
+    return await sweep(build_job_context(stack.settings, stack.app.state.engine, queue), 0), queue
+
+
+async def test_a_status_change_whose_job_was_lost_is_notified_by_the_sweep_once(seeded: Settings) -> None:
+    """The change committed, then the enqueue never happened (the queue down, a crash): the
+    sweep finds the change nobody was told about, and the citizen gets exactly one message."""
+    from routing.agents import get_agent_by_email
+    from routing.supervision import change_status as change_without_follow_up
+    from tests.conftest import SUPERVISOR
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, "Bonjour, le lampadaire de ma rue est en panne depuis hier.")
+        reference = await reference_of(stack, event.ticket_id)
+        async with stack.session() as session:
+            agent = await get_agent_by_email(session, SUPERVISOR)
+            _, change = await change_without_follow_up(session, reference, "pending", by=agent, why="test")
+            await session.commit()
+        counts, found = await swept(stack)
+        assert counts["notifications"] == 1 and ("notify_status_change", (change,)) in found.jobs
+        assert len(twilio.requests) == 1  # the acknowledgement: nobody asked for the notification
+        # (an arq worker sweeps as it starts, too: one of the two sweeps sends it, never both)
+        await stack.app.state.queue.enqueue("sweep", 0, job_id="sweep:lost")
+        await stack.drain()
+        assert len(twilio.requests) == 2
+        [_, notice] = await deliveries(stack)
+        assert notice.dedupe_key == f"notify:{change}:more_information_needed" and notice.state == "sent"
+
+        # Told now: the next sweeps find nothing, and send nothing more.
+        assert (await swept(stack))[0]["notifications"] == 0
+        await stack.app.state.queue.enqueue("sweep", 0, job_id="sweep:again")
+        await stack.drain()
+        assert len(twilio.requests) == 2
+        # A change told the usual way, or one that tells nothing (closed), is not picked up either.
+        await change_status(stack, reference, "resolved")
+        await change_status(stack, reference, "closed")
+        assert (await swept(stack))[0]["notifications"] == 0
 
 
 async def test_an_sms_notification_in_quiet_hours_waits_for_the_next_working_morning(
@@ -263,17 +322,20 @@ async def test_a_french_email_citizen_gets_every_step_threaded_and_answers_by_li
             [ack] = [r.message for r in server.received]
             assert ack["In-Reply-To"] == "<demande-1@client.example>"
 
-            await change_status(stack, ticket.reference, "resolved")
+            await change_status(stack, ticket.reference, "pending")  # more information needed
+            await change_status(stack, ticket.reference, "resolved")  # resolved, then the survey
             mails = [r.message for r in server.received]
-            assert len(mails) == 3
-            _, resolved, survey = mails
+            assert len(mails) == 4
+            _, more, resolved, survey = mails
+            assert "besoin d'une information" in more.get_body(("plain",)).get_content()
             assert resolved["Subject"].startswith("Votre demande") and ticket.reference in resolved["Subject"]
             assert "avis" in survey["Subject"].lower()
-            assert resolved["In-Reply-To"] == ack["Message-ID"]
-            assert resolved["References"].split() == ["<demande-1@client.example>", ack["Message-ID"]]
-            assert survey["In-Reply-To"] == resolved["Message-ID"]
-            assert survey["References"].split() == ["<demande-1@client.example>", ack["Message-ID"],
-                                                    resolved["Message-ID"]]
+            # Each answers the one before, and carries the whole chain from the citizen's mail.
+            chain = ["<demande-1@client.example>"]
+            for mail in (ack, more, resolved, survey):
+                assert mail["In-Reply-To"] == chain[-1] and mail["References"].split() == chain
+                chain.append(mail["Message-ID"])
+            assert len(set(chain)) == 5
             assert all(m["To"].endswith("nadia@example.org>") or m["To"] == "nadia@example.org" for m in mails)
 
             # One click on "4": recorded, thanked in French; the comment form keeps it.
@@ -313,7 +375,7 @@ async def test_a_french_email_citizen_gets_every_step_threaded_and_answers_by_li
             change = (await status_events(stack, ticket.id))[-1]
             await stack.app.state.queue.enqueue("notify_status_change", change, job_id="again")
             await stack.drain()
-            assert len(server.received) == 3
+            assert len(server.received) == 4
 
 
 # --- the barometer -------------------------------------------------------------------------------

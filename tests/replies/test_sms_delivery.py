@@ -307,3 +307,58 @@ async def test_a_send_cut_off_midway_is_not_sent_again(seeded: Settings) -> None
         events = await delivery_events(stack, event.ticket_id)
         assert events[-1]["delivery_id"] == delivery_id and events[-1]["state"] == "failed"
         assert events[-1]["reason"].startswith("outcome unknown")
+
+
+@pytest.mark.parametrize("state, code, proposed", [
+    ("undelivered", "30006", "phone"),  # a landline: texts never arrive, a call back can
+    ("failed", "30005", None),  # the number does not exist: no call back either
+    ("undelivered", "21610", "phone"),  # a STOP at the carrier: recorded as one
+])
+async def test_a_late_permanent_failure_proposes_the_next_channel(
+        seeded: Settings, state: str, code: str, proposed: str | None) -> None:
+    """Twilio accepted the SMS, then its status callback says it never arrived, for a reason
+    that is about the number: the same fallback as a refusal at once."""
+    async with texting(seeded) as (stack, twilio):
+        event = await text_in(stack, "Bonjour, une question sur la cantine")
+        [delivery] = await deliveries(stack)
+        assert delivery.state == "sent"
+        assert await status(stack, delivery.provider_id, "sent") == 200
+        assert await status(stack, delivery.provider_id, state, code) == 200
+        [delivery] = await deliveries(stack)
+        assert (delivery.state, delivery.error_code) == (state, code)
+        async with stack.session() as session:
+            reference = (await session.get(Ticket, event.ticket_id)).reference
+        ticket = await stack.ticket(reference)
+        [note] = [e for e in ticket["timeline"] if e["data"].get("fallback")]
+        assert note["data"]["failed_channel"] == "sms" and note["data"]["delivery_id"] == delivery.id
+        assert note["data"]["proposed_channel"] == proposed
+        assert f"provider error {code}" in note["reason"]
+        # A repeat of the callback proposes nothing more.
+        assert await status(stack, delivery.provider_id, state, code) == 200
+        ticket = await stack.ticket(reference)
+        assert len([e for e in ticket["timeline"] if e["data"].get("fallback")]) == 1
+        headers = {"Authorization": f"Bearer {await stack.token()}"}
+        fallback = (await stack.client.get(f"/api/v1/tickets/{reference}/replies/fallback",
+                                           headers=headers)).json()
+        assert fallback["last_failure"]["delivery_id"] == delivery.id
+        assert (fallback["proposed"] or {}).get("channel") == proposed
+        sms = next(c for c in fallback["channels"] if c["channel"] == "sms")
+        assert sms["reachable"] is False
+        if code == "21610":
+            assert "opted out" in sms["why"]
+        assert len(twilio.requests) == 1
+
+
+async def test_a_late_failure_about_the_message_not_the_number_proposes_nothing(seeded: Settings) -> None:
+    async with texting(seeded) as (stack, _):
+        event = await text_in(stack, "Bonjour")
+        [delivery] = await deliveries(stack)
+        assert await status(stack, delivery.provider_id, "undelivered", "30007") == 200  # carrier filtering
+        async with stack.session() as session:
+            reference = (await session.get(Ticket, event.ticket_id)).reference
+        ticket = await stack.ticket(reference)
+        assert not [e for e in ticket["timeline"] if e["data"].get("fallback")]
+        headers = {"Authorization": f"Bearer {await stack.token()}"}
+        fallback = (await stack.client.get(f"/api/v1/tickets/{reference}/replies/fallback",
+                                           headers=headers)).json()
+        assert fallback["proposed"]["channel"] == "sms" and fallback["last_failure"] is None
