@@ -67,13 +67,14 @@ async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
 
 
 async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticket: Ticket,
-                                message: Message) -> int | None:
+                                message: Message, *, find: Any = find_template) -> int | None:
     """Render the acknowledgement of `message` and queue it, in the caller's transaction (the
     ticket row locked by the caller). The delivery id; None when none can be sent, and then a
-    note on the ticket says why. Either way the message no longer awaits one."""
+    note on the ticket says why. Either way the message no longer awaits one. `find`:
+    find_template, or a batch's TemplateCache.find."""
     channel = ticket.reply_channel
     to = message.meta.get("reply_to")
-    template = await find_template(
+    template = await find(
         session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
         category_id=ticket.category_id, language=ticket.language,
         default_language=settings.default_language,
