@@ -28,10 +28,11 @@ from replies.models import Step
 from replies.outbox import opt_out_confirmation_key, queue_service_delivery
 from replies.survey import parse_score, record_answer, surveyed_ticket
 from replies.templates import TemplateCache, find_template, render
-from routing.agents import find_agent_by_email
+from routing.agents import agents_by_email, find_agent_by_email
 from routing.assign import RosterCache
 from routing.assign import assign_ticket as assign
 from routing.categories import category_by_slug
+from routing.models import Agent
 
 log = logging.getLogger("guichet.jobs.inbound")
 
@@ -95,7 +96,7 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
     async with ctx["sessionmaker"]() as session:
         hold_loaded(session)
         events = await lock_pending(session, event_ids)
-        batch = Batch(routing=RosterCache(), templates=TemplateCache())
+        batch = Batch()
         for event in events:
             try:
                 async with session.begin_nested():
@@ -134,8 +135,14 @@ async def enqueue_inbound(queue: Any, event_ids: list[int]) -> None:
 class Batch:
     """What the events of one batch share, valid for its transaction only."""
 
-    routing: RosterCache
-    templates: TemplateCache
+    routing: RosterCache = field(default_factory=RosterCache)
+    templates: TemplateCache = field(default_factory=TemplateCache)
+    agents: dict[str, Agent] | None = None  # by email: who may forward a citizen's mail in
+
+    async def agent_by_email(self, session: Any, email: str) -> Agent | None:
+        if self.agents is None:
+            self.agents = await agents_by_email(session)
+        return self.agents.get(email.strip().lower())
 
 
 async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | None = None) -> Handled:
@@ -146,7 +153,8 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
         if parser is None:
             raise ParseError(f"no parser for channel {event.channel}")
         message = await _filed_for_whom(session, parser, event.payload, parser.parse(event.payload),
-                                        enabled=settings.agent_forwards)
+                                        enabled=settings.agent_forwards,
+                                        find_agent=batch.agent_by_email if batch else find_agent_by_email)
         if message.metadata.get("keyword") in OPT_OUT_KEYWORDS:
             outcome, answer_id = await _opt_out_keyword(session, settings, event, message)
             return Handled(outcome, _send(answer_id))
@@ -279,18 +287,18 @@ async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingeste
     if not message.awaiting_acknowledgement:
         return None
     ticket = await session.get(Ticket, ingested.ticket_id)  # locked by the assignment
-    return await queue_acknowledgement(session, settings, ticket, message,
+    return await queue_acknowledgement(session, settings, ticket, message, new_message=True,
                                        find=templates.find if templates else find_template)
 
 
 async def _filed_for_whom(session: Any, parser: Any, payload: bytes, message: InboundMessage, *,
-                          enabled: bool) -> InboundMessage:
+                          enabled: bool, find_agent: Any = find_agent_by_email) -> InboundMessage:
     """An agent forwarding a citizen's mail from their own mailbox files it as the citizen's.
     Only agents: anyone else forwarding something stays the author of what they send."""
     unwrap = getattr(parser, "forwarded_original", None)
     if not enabled or unwrap is None or not message.sender.email:
         return message
-    agent = await find_agent_by_email(session, message.sender.email)
+    agent = await find_agent(session, message.sender.email)
     if agent is None or not agent.active:
         return message
     return unwrap(payload, message) or message
