@@ -98,18 +98,19 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
         events = await lock_pending(session, event_ids)
         batch = Batch()
         for event in events:
+            event_id = event.id  # read now: a rolled-back savepoint expires what it changed
             try:
                 async with session.begin_nested():
                     handled = await _handle(session, ctx, event, batch)
             except Quarantine as exc:  # rolled back to its savepoint, and with it any lock it took
                 batch.routing.forget()
                 mark_quarantined(event, str(exc))
-                log.warning("inbound event %s quarantined: %s", event.id, str(exc).split(":", 1)[0])
+                log.warning("inbound event %s quarantined: %s", event_id, str(exc).split(":", 1)[0])
                 handled = Handled("quarantined")
             except Exception as exc:  # rolled back to its savepoint: the event stays pending
                 batch.routing.forget()
-                log.warning("inbound event %s left to its own job: %s", event.id, type(exc).__name__)
-                fallback.append(event.id)
+                log.warning("inbound event %s left to its own job: %s", event_id, type(exc).__name__)
+                fallback.append(event_id)
                 continue
             handled_all.append(handled)
             outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
