@@ -87,3 +87,35 @@ async def test_a_batch_never_fills_an_agent_over_capacity(stack: Stack) -> None:
     assert waiting == n - len(loads) >= 3
     # A second run of the same batch (a retried job) changes nothing.
     assert await process_inbound_batch(job_context(stack), ids) == {"not pending": n}
+
+
+async def test_a_failure_after_the_intake_rolls_back_that_event_only(stack: Stack, monkeypatch) -> None:
+    """An unexpected failure once the event was taken in and its ticket assigned (a deadlock, a
+    bug): its savepoint goes, the others commit, and its own job takes it in afterwards. The
+    failure is injected (monkeypatch): no real input makes the acknowledgement step raise."""
+    import app.jobs.inbound as inbound
+
+    real, calls = inbound._acknowledge_if_awaited, []
+
+    async def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("injected")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(inbound, "_acknowledge_if_awaited", fails_once)
+    ids = [await _record_email(stack, email(f"f{i}", sender=f"Citoyen {i} <f{i}@example.org>",
+                                            subject="Question", body=f"Question {i}."), f"box:f{i}")
+           for i in range(3)]
+    assert await process_inbound_batch(job_context(stack), ids) == {"processed": 2, "fallback": 1}
+    async with stack.session() as session:
+        pending = (await session.exec(select(InboundEvent.id).where(InboundEvent.status == "pending"))).all()
+        assert pending == [ids[1]]  # nothing of it was kept: no ticket, no assignment
+        assert (await session.exec(select(func.count()).select_from(Ticket))).one() == 2
+    await stack.drain()  # its own process_inbound job, asked for by the batch
+    async with stack.session() as session:
+        events = (await session.exec(select(InboundEvent).where(InboundEvent.id.in_(ids)))).all()
+        tickets = (await session.exec(select(Ticket))).all()
+        acknowledgements = (await session.exec(select(func.count()).select_from(Delivery))).one()
+    assert {e.status for e in events} == {"processed"} and len(tickets) == 3
+    assert all(t.assignee_id is not None for t in tickets) and acknowledgements == 3
