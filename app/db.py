@@ -74,3 +74,21 @@ async def in_transaction(database_url: str, work: Callable[[AsyncSession], Await
             return result
     finally:
         await engine.dispose()
+
+
+def hold_loaded(session: AsyncSession) -> None:
+    """Keep every row this session loads or inserts referenced until the session ends.
+
+    The identity map holds rows weakly: a row the code has stopped referencing is collected
+    and the next `session.get` of it is a SELECT again (the inbound job re-read its ticket,
+    message, citizen, agent and routing row that way, five statements per email). For the
+    short sessions of jobs that revisit their rows."""
+    held: list[object] = []
+    sync = session.sync_session
+
+    def hold(_session, instance) -> None:
+        held.append(instance)
+
+    event.listen(sync, "loaded_as_persistent", hold)
+    event.listen(sync, "pending_to_persistent", hold)
+    sync.info["held"] = held

@@ -15,6 +15,7 @@ from app.db import make_engine
 from app.email_report import MAX_FILE_BYTES
 from app.jobs import FUNCTIONS
 from app.jobs.email_poll import poll_mailboxes
+from app.jobs.inbound import enqueue_inbound
 from app.jobs.context import build_job_context
 from app.queue import InProcessQueue
 from app.settings import Settings
@@ -60,8 +61,7 @@ async def ingest_files(settings: Settings, paths: list[Path]) -> list[dict[str, 
                                               payload=payload)
                 await session.commit()
             recorded.append((path, result.event.id, None))
-            await queue.enqueue("process_inbound", result.event.id,
-                                job_id=f"process_inbound:{result.event.id}")
+        await enqueue_inbound(queue, [event_id for _, event_id, _ in recorded if event_id is not None])
         await queue.join()
         results = []
         async with ctx["sessionmaker"]() as session:

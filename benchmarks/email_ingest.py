@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from app.db import make_engine, make_sessionmaker
+from app.jobs.inbound import enqueue_inbound
 from app.queue import ArqQueue
 from benchmarks.pipeline import _baseline, _prepare
 from benchmarks.processes import stop
@@ -97,8 +98,7 @@ async def run(database_url: str, redis_url: str, n: int) -> Result:
         queue = ArqQueue(redis, queue_name)
         cpu_before = _cpu_seconds(worker.pid)
         start = time.perf_counter()
-        for event_id in ids:
-            await queue.enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}")
+        await enqueue_inbound(queue, ids)  # as the IMAP poller does: a job per batch of events
         while True:
             async with sessionmaker() as session:
                 assigned = (await session.exec(select(func.count()).select_from(Ticket)

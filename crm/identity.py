@@ -294,7 +294,7 @@ async def identify_citizen(
         await session.flush()
     elif address and not citizen.address:
         citizen.address = address  # the resolver compares addresses on the record itself
-    known = set(
+    known: set = set() if created else set(  # a citizen created just now has no contact point yet
         (
             await session.exec(
                 select(ContactPoint.kind, ContactPoint.value).where(ContactPoint.citizen_id == citizen.id)

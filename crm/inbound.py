@@ -87,6 +87,17 @@ async def get_inbound(session: AsyncSession, event_id: int, *, for_update: bool 
     return event
 
 
+async def lock_pending(session: AsyncSession, event_ids: list[int]) -> list[InboundEvent]:
+    """The events among these that are still pending, locked, in id order; one that another
+    transaction holds is skipped, not waited for (whoever holds it is processing it)."""
+    if not event_ids:
+        return []
+    statement = select(InboundEvent).where(col(InboundEvent.id).in_(sorted(set(event_ids))),
+                                           InboundEvent.status == InboundStatus.PENDING.value)
+    statement = statement.order_by(col(InboundEvent.id)).with_for_update(skip_locked=True)
+    return list((await session.exec(statement.execution_options(populate_existing=True))).all())
+
+
 def mark_processed(event: InboundEvent, *, ticket_id: int, message_id: int) -> None:
     event.status = InboundStatus.PROCESSED.value
     event.ticket_id, event.message_id = ticket_id, message_id

@@ -73,12 +73,12 @@ async def ingest_message(
                              actor_id=who.citizen.id)
     if message.metadata.get("forwarded_by"):
         how += f"; forwarded in by {message.metadata['forwarded_by']}, filed as the original sender's"
-    stored = await add_inbound_message(session, ticket, who.citizen.id, message, how, thread.alternatives)
-    stored.meta = {**stored.meta, "reply_to": _reply_address(message, default_region)}
+    # Auto-replies and bounces are kept on the ticket but never answered: no mail loops.
+    stored = await add_inbound_message(session, ticket, who.citizen.id, message, how, thread.alternatives,
+                                       meta={"reply_to": _reply_address(message, default_region)},
+                                       awaiting_acknowledgement=new_ticket and not message.metadata.get("auto_reply"))
     if message.attachments and attachment_policy is not None:
         await store_attachments(session, stored.id, message.attachments, attachment_policy)
-    # Auto-replies and bounces are kept on the ticket but never answered: no mail loops.
-    stored.awaiting_acknowledgement = new_ticket and not message.metadata.get("auto_reply")
     if message.metadata.get("logged_by"):  # an agent wrote into this citizen's record
         session.add(AccessRecord(agent_id=int(message.metadata["logged_by"]), action="log_contact",
                                  subject_type="citizen", subject_id=who.citizen.id))

@@ -146,8 +146,10 @@ async def last_outbound_to(session: AsyncSession, citizen_id: int, channel: str,
 
 async def add_inbound_message(
     session: AsyncSession, ticket: Ticket, citizen_id: int, message: InboundMessage, reason: str,
-    alternatives: tuple[int, ...] = (),
+    alternatives: tuple[int, ...] = (), *, meta: dict[str, Any] | None = None,
+    awaiting_acknowledgement: bool = False,
 ) -> Message:
+    """`meta`: what the caller adds to the message's metadata (in the same INSERT, not an UPDATE after)."""
     row = Message(
         ticket_id=ticket.id,
         citizen_id=citizen_id,
@@ -156,8 +158,9 @@ async def add_inbound_message(
         external_id=message.external_id,
         subject=message.subject,
         text=message.text,
-        meta=dict(message.metadata),
+        meta={**message.metadata, **(meta or {})},
         rfc_message_id=message.metadata.get("message_id"),
+        awaiting_acknowledgement=awaiting_acknowledgement,
     )
     session.add(row)
     ticket.updated_at = utcnow()

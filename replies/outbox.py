@@ -55,11 +55,14 @@ async def queue_delivery(
     agent_id: int | None = None,
     meta: dict | None = None,
     state: DeliveryState = DeliveryState.QUEUED,
+    new_key: bool = False,
 ) -> tuple[Delivery, bool]:
     """(delivery, created). A second call with the same key returns the first delivery.
     `agent_id`: the agent who wrote it (the timeline's actor); `state` HELD for what a person
-    carries out (a printed letter, a call back)."""
-    existing = await find_delivery(session, dedupe_key)
+    carries out (a printed letter, a call back). `new_key`: the key names a row the caller
+    created in this transaction, so no delivery can hold it yet (not looked up; the key's
+    uniqueness still stands guard)."""
+    existing = None if new_key else await find_delivery(session, dedupe_key)
     if existing is not None:
         return existing, False
     message = await tickets.add_outbound_message(

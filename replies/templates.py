@@ -75,6 +75,22 @@ async def find_template(
     return min(candidates, key=rank, default=None)
 
 
+class TemplateCache:
+    """find_template remembered for one transaction (a batch of inbound messages asks the same
+    few questions a hundred times); a fresh cache per transaction, so an edit is seen next time."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple, Template | None] = {}
+
+    async def find(self, session: AsyncSession, *, step: str, channel: str, category_id: int | None,
+                   language: str | None, default_language: str) -> Template | None:
+        key = (step, channel, category_id, language, default_language)
+        if key not in self._found:
+            self._found[key] = await find_template(session, step=step, channel=channel, category_id=category_id,
+                                                   language=language, default_language=default_language)
+        return self._found[key]
+
+
 async def get_template(session: AsyncSession, template_id: int) -> Template:
     template = await session.get(Template, template_id)
     if template is None:

@@ -68,6 +68,11 @@ async def find_agent_by_email(session: AsyncSession, email: str) -> Agent | None
     return (await session.exec(select(Agent).where(Agent.email == email.strip().lower()))).first()
 
 
+async def agents_by_email(session: AsyncSession) -> dict[str, Agent]:
+    """Every agent by email: what find_agent_by_email answers, for many senders at once."""
+    return {agent.email: agent for agent in (await session.exec(select(Agent))).all()}
+
+
 async def get_agent_by_email(session: AsyncSession, email: str) -> Agent:
     agent = await find_agent_by_email(session, email)
     if agent is None:

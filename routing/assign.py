@@ -49,11 +49,14 @@ class TicketContext:
     calendar: BusinessCalendar
 
 
-async def ticket_context(session: AsyncSession, ticket: Ticket, config: RoutingConfig) -> TicketContext:
-    """Load (and on first sight create) the ticket's routing state: team, SLA due times."""
+async def ticket_context(session: AsyncSession, ticket: Ticket, config: RoutingConfig, *,
+                         new_ticket: bool = False) -> TicketContext:
+    """Load (and on first sight create) the ticket's routing state: team, SLA due times.
+    `new_ticket`: created in the caller's transaction, so it has none yet and nobody else can
+    create it (the row goes out with the next flush)."""
     category = await session.get(Category, ticket.category_id) if ticket.category_id else None
     skill = await session.get(Skill, category.skill_id) if category and category.skill_id else None
-    routing = await session.get(TicketRouting, ticket.id)
+    routing = None if new_ticket else await session.get(TicketRouting, ticket.id)
     team_id = routing.team_id if routing else (category.team_id if category else None)
     team = await session.get(Team, team_id) if team_id else None
     calendar = team_calendar(team, config.timezone)
@@ -64,11 +67,14 @@ async def ticket_context(session: AsyncSession, ticket: Ticket, config: RoutingC
         routing = TicketRouting(ticket_id=ticket.id, team_id=team_id,
                                 waiting_since=None if ticket.assignee_id else ticket.created_at,
                                 first_response_due_at=due.first_response, resolution_due_at=due.resolution)
-        try:
-            async with session.begin_nested():
-                session.add(routing)
-        except IntegrityError:  # a concurrent assigner created it first
-            routing = await session.get(TicketRouting, ticket.id, populate_existing=True)
+        if new_ticket:
+            session.add(routing)
+        else:
+            try:
+                async with session.begin_nested():
+                    session.add(routing)
+            except IntegrityError:  # a concurrent assigner created it first
+                routing = await session.get(TicketRouting, ticket.id, populate_existing=True)
     return TicketContext(ticket, category, skill.slug if skill else None, team, routing, calendar)
 
 
@@ -112,17 +118,23 @@ async def profiles(session: AsyncSession, agents: list[Agent], now: datetime, co
                    *, loads_of: set[int] | None = None) -> list[AgentProfile]:
     """The router's view of these agents; loads counted for `loads_of` only (default: all)."""
     ids = [a.id for a in agents]
-    skills: dict[int, dict[str, int]] = {}
-    if ids:
-        for agent_id, slug, level in (await session.exec(
-                select(AgentSkill.agent_id, Skill.slug, AgentSkill.level)
-                .join(Skill, Skill.id == AgentSkill.skill_id)
-                .where(col(AgentSkill.agent_id).in_(ids)))).all():
-            skills.setdefault(agent_id, {})[slug] = level
+    skills = await skills_of(session, ids)
     teams = await teams_of(session, ids) if ids else {}
     loads = await agent_loads(session, sorted(loads_of) if loads_of is not None else ids)
     return [profile_of(a, skills.get(a.id, {}), teams.get(a.id, frozenset()), loads.get(a.id, {}), now, config)
             for a in agents]
+
+
+async def skills_of(session: AsyncSession, agent_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Each agent's skills: slug -> level."""
+    skills: dict[int, dict[str, int]] = {}
+    if agent_ids:
+        for agent_id, slug, level in (await session.exec(
+                select(AgentSkill.agent_id, Skill.slug, AgentSkill.level)
+                .join(Skill, Skill.id == AgentSkill.skill_id)
+                .where(col(AgentSkill.agent_id).in_(agent_ids)))).all():
+            skills.setdefault(agent_id, {})[slug] = level
+    return skills
 
 
 def profile_of(agent: Agent, skills: dict[str, int], teams: frozenset[str], loads: dict[str, int],
@@ -171,6 +183,59 @@ async def roster_for(session: AsyncSession, need: TicketNeed, stage: str, now: d
     return [fresh.get(p.agent_id, p) for p in unloaded]
 
 
+class RosterCache:
+    """The agents for a transaction that assigns many new tickets (a batch of inbound messages).
+
+    On first use every active agent is locked, in id order, and read with skills, teams and
+    loads; later tickets of the transaction reuse them, the loads kept up to date as tickets are
+    given. The locks are held to commit, so no other assigner can change those loads meanwhile.
+    The caller says when something else may have (`recount`: a ticket reopened, say) or when the
+    locks may be gone (`forget`: a savepoint rolled back)."""
+
+    def __init__(self) -> None:
+        self._agents: list[Agent] | None = None
+        self._skills: dict[int, dict[str, int]] = {}
+        self._teams: dict[int, frozenset[str]] = {}
+        self._loads: dict[int, dict[str, int]] | None = None
+
+    def forget(self) -> None:
+        self._agents, self._loads = None, None
+
+    def recount(self) -> None:
+        self._loads = None
+
+    def given(self, agent_id: int, channel: str) -> None:
+        if self._loads is not None:
+            per_channel = self._loads.setdefault(agent_id, {})
+            per_channel[channel] = per_channel.get(channel, 0) + 1
+
+    async def roster(self, session: AsyncSession, need: TicketNeed, stage: str, now: datetime,
+                     config: RoutingConfig) -> list[AgentProfile]:
+        """What roster_for(..., lock=True) answers, from the locked agents."""
+        if self._agents is None:
+            self._agents = list((await session.exec(
+                select(Agent).where(Agent.active).order_by(Agent.id).with_for_update()
+                .execution_options(populate_existing=True))).all())
+            ids = [a.id for a in self._agents]
+            self._skills = await skills_of(session, ids)
+            self._teams = await teams_of(session, ids) if ids else {}
+            self._loads = None
+        if self._loads is None:
+            self._loads = await agent_loads(session, [a.id for a in self._agents])
+        if stage == "team" and need.team:
+            agents = [a for a in self._agents if need.team in self._teams.get(a.id, frozenset())]
+        elif need.skill and stage != "team":
+            agents = [a for a in self._agents if need.skill in self._skills.get(a.id, {})]
+        else:
+            agents = self._agents
+        unloaded = [profile_of(a, self._skills.get(a.id, {}), self._teams.get(a.id, frozenset()), {}, now, config)
+                    for a in agents]
+        needs_language = language_required(need, unloaded)
+        eligible = {p.agent_id for p in unloaded if p.can_work() and qualifies(p, need, stage, needs_language)}
+        return [profile_of(a, dict(p.skills), p.teams, self._loads.get(a.id, {}), now, config)
+                if a.id in eligible else p for a, p in zip(agents, unloaded)]
+
+
 async def _record_once(session: AsyncSession, ticket_id: int, kind: EventKind, reason: str,
                        data: dict | None = None) -> None:
     """Waiting and relaxation notes are written when they change, not at every sweep."""
@@ -182,13 +247,20 @@ async def _record_once(session: AsyncSession, ticket_id: int, kind: EventKind, r
 
 
 async def assign_ticket(session: AsyncSession, ticket_id: int, config: RoutingConfig = RoutingConfig(),
-                        now: datetime | None = None) -> Decision | None:
-    """Assign an open, unassigned ticket; None when there was nothing to do."""
+                        now: datetime | None = None, *, roster: RosterCache | None = None,
+                        new_ticket: bool = False) -> Decision | None:
+    """Assign an open, unassigned ticket; None when there was nothing to do.
+
+    `new_ticket`: the caller created it in this transaction, so its row is ours already (no
+    lock to take) and it has no routing state yet. `roster`: agents shared by the tickets of
+    one transaction (RosterCache)."""
     now = now or utcnow()
-    ticket = await tickets.get_ticket(session, ticket_id, for_update=True)
+    ticket = await session.get(Ticket, ticket_id) if new_ticket else None
+    if ticket is None:
+        ticket = await tickets.get_ticket(session, ticket_id, for_update=True)
     if ticket.assignee_id is not None or ticket.status not in OPEN:
         return None
-    context = await ticket_context(session, ticket, config)
+    context = await ticket_context(session, ticket, config, new_ticket=new_ticket)
     if context.routing.escalated:
         return None  # in the supervisors' queue: a person decides
     need = await ticket_need(session, context, now)
@@ -197,14 +269,19 @@ async def assign_ticket(session: AsyncSession, ticket_id: int, config: RoutingCo
         context.routing.stage = stage
         await tickets.record_event(session, ticket.id, EventKind.ROUTING,
                                    reason=_relaxation_note(stage, need), data={"stage": stage})
-    roster = await roster_for(session, need, stage, now, config, lock=True)
-    decision = choose_agent(need, roster, config.rules)
+    if roster is not None:
+        profiles_now = await roster.roster(session, need, stage, now, config)
+    else:
+        profiles_now = await roster_for(session, need, stage, now, config, lock=True)
+    decision = choose_agent(need, profiles_now, config.rules)
     if decision.agent_id is None:
         await _record_once(session, ticket.id, EventKind.UNASSIGNED, decision.reason, {"stage": stage})
         return decision
     await give_ticket(session, context, decision.agent_id, reason=decision.reason,
                       data={"skill": need.skill, "stage": decision.stage, "eligible": decision.eligible,
                             "score": decision.score, "factors": dict(decision.factors)})
+    if roster is not None:
+        roster.given(decision.agent_id, ticket.origin_channel)
     return decision
 
 

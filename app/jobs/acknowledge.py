@@ -67,13 +67,16 @@ async def acknowledge_message(ctx: dict[str, Any], message_id: int) -> str:
 
 
 async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticket: Ticket,
-                                message: Message) -> int | None:
+                                message: Message, *, find: Any = find_template,
+                                new_message: bool = False) -> int | None:
     """Render the acknowledgement of `message` and queue it, in the caller's transaction (the
     ticket row locked by the caller). The delivery id; None when none can be sent, and then a
-    note on the ticket says why. Either way the message no longer awaits one."""
+    note on the ticket says why. Either way the message no longer awaits one. `find`:
+    find_template, or a batch's TemplateCache.find; `new_message`: stored in this transaction
+    (so it has no acknowledgement yet)."""
     channel = ticket.reply_channel
     to = message.meta.get("reply_to")
-    template = await find_template(
+    template = await find(
         session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
         category_id=ticket.category_id, language=ticket.language,
         default_language=settings.default_language,
@@ -101,7 +104,7 @@ async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticke
     header_id = make_msgid(domain=settings.mail_domain) if channel == Channel.EMAIL.value else None
     delivery, _ = await queue_delivery(
         session, ticket, channel=channel, to=to, rendered=rendered, dedupe_key=f"ack:{message.id}",
-        reason="acknowledgement of the citizen's message", header_message_id=header_id,
+        reason="acknowledgement of the citizen's message", header_message_id=header_id, new_key=new_message,
         headers=email_headers(ticket, message, settings.reply_address)
         if channel == Channel.EMAIL.value else None,
     )

@@ -6,6 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Any
 
+from app.jobs.inbound import enqueue_inbound
 from channels.email import inbound as email_inbound
 from channels.email.imap import Fetched, Mailbox, fetch_unrecorded, mark_recorded
 from crm.inbound import mark_quarantined, record_inbound
@@ -70,8 +71,7 @@ async def poll_mailbox(ctx: dict[str, Any], mailbox: Mailbox) -> dict[str, int]:
         fetched = await asyncio.to_thread(fetch_unrecorded, mailbox)
         created = await record_fetched(ctx, mailbox, fetched)
         await asyncio.to_thread(mark_recorded, mailbox, [f.uid for f in fetched])
-    for event_id in created:
-        await ctx["queue"].enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}")
+    await enqueue_inbound(ctx["queue"], created)  # a poll's messages are taken in by batches
     return {"fetched": len(fetched), "new": len(created)}
 
 

@@ -2,18 +2,21 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from app.db import hold_loaded
 from app.jobs.acknowledge import queue_acknowledgement
 from app.queue import enqueue_after_commit
 from app.reply_context import help_context
 from app.settings import attachment_policy, routing_config, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
-from crm.inbound import get_inbound, mark_handled, mark_processed, mark_quarantined
+from crm.inbound import get_inbound, lock_pending, mark_handled, mark_processed, mark_quarantined
 from crm.intake import Ingested, ingest_message
 from crm.language import known_language
 from crm.models import ContactKind, InboundStatus, Message, Ticket
@@ -26,68 +29,44 @@ from replies.dispatch import record_bounce
 from replies.models import Step
 from replies.outbox import opt_out_confirmation_key, queue_service_delivery
 from replies.survey import parse_score, record_answer, surveyed_ticket
-from replies.templates import find_template, render
-from routing.agents import find_agent_by_email
+from replies.templates import TemplateCache, find_template, render
+from routing.agents import agents_by_email, find_agent_by_email
+from routing.assign import RosterCache
 from routing.assign import assign_ticket as assign
 from routing.categories import category_by_slug
+from routing.models import Agent
 
 log = logging.getLogger("guichet.jobs.inbound")
 
 
+@dataclass
+class Handled:
+    """What became of one event, and the jobs to ask for once its transaction commits."""
+
+    outcome: str
+    after_commit: list[tuple[str, int, str]] = field(default_factory=list)  # (job, id, job id)
+
+
+class Quarantine(Exception):
+    """The event cannot be taken in as it is (parse or domain error): keep it raw, say why."""
+
+
 async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
-    settings = ctx["settings"]
+    """One event in a transaction of its own: the path every entry point and the sweep use, and
+    the fallback of process_inbound_batch for an event a batch could not take in."""
     try:
         async with ctx["sessionmaker"]() as session:
+            hold_loaded(session)
             event = await get_inbound(session, event_id, for_update=True)
             if event.status != InboundStatus.PENDING.value:
                 return f"already {event.status}"
-            parser = ctx["parsers"].get(event.channel)
             try:
-                if parser is None:
-                    raise ParseError(f"no parser for channel {event.channel}")
-                message = await _filed_for_whom(session, parser, event.payload, parser.parse(event.payload),
-                                                enabled=settings.agent_forwards)
-                if message.metadata.get("keyword") in OPT_OUT_KEYWORDS:
-                    outcome, answer_id = await _opt_out_keyword(session, settings, event, message)
-                    await session.commit()
-                    if answer_id is not None:
-                        await ctx["queue"].enqueue("send_delivery", answer_id, job_id=f"send_delivery:{answer_id}")
-                    return outcome
-                if message.metadata.get("keyword") == "help":
-                    help_id = await _help_keyword(session, settings, event, message)
-                    await session.commit()
-                    if help_id is not None:
-                        await ctx["queue"].enqueue("send_delivery", help_id, job_id=f"send_delivery:{help_id}")
-                    return "keyword help"
-                if await _survey_answer(session, settings, event, message):
-                    await session.commit()
-                    return "survey answer"
-                if await _bounce(session, settings, event, message):
-                    await session.commit()
-                    return "bounce"
-                category = await category_by_slug(session, message.category) if message.category else None
-                async with session.begin_nested():
-                    ingested = await ingest_message(
-                        session, event, message,
-                        category_id=category.id if category else None,
-                        priority=category.priority if category else "normal",
-                        default_region=settings.default_region,
-                        threading=threading_policy(settings),
-                        attachment_policy=attachment_policy(settings),
-                    )
-            except (ParseError, DomainError) as exc:
-                mark_quarantined(event, f"{type(exc).__name__}: {exc}")
+                handled = await _handle(session, ctx, event)
+            except Quarantine as exc:
+                mark_quarantined(event, str(exc))
                 await session.commit()
-                log.warning("inbound event %s quarantined: %s", event_id, type(exc).__name__)
+                log.warning("inbound event %s quarantined: %s", event_id, str(exc).split(":", 1)[0])
                 return "quarantined"
-            mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
-            # Resolved at the desk: the citizen may still be told (the survey), as for any status change.
-            resolved_here = await _resolved_on_the_spot(session, ingested, message)
-            # Assignment and acknowledgement in the same transaction: a request is never
-            # half-taken-in, and one commit instead of three. Their own jobs (assign_ticket,
-            # acknowledge_message) remain the sweep's way to finish older work.
-            await assign(session, ingested.ticket_id, routing_config(settings))
-            delivery_id = await _acknowledge_if_awaited(session, settings, ingested)
             await session.commit()
     except IntegrityError:
         # The message is stored already: by a concurrent run of this event, or from another
@@ -96,14 +75,146 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
     except Exception as exc:
         await _count_failure(ctx, event_id, exc)
         raise
-    if delivery_id is not None:
-        await ctx["queue"].enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}")
+    await _enqueue_after_commit(ctx, handled)
+    return handled.outcome
+
+
+BATCH_SIZE = 100  # events per process_inbound_batch job: one transaction, one commit
+
+
+async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> dict[str, int]:
+    """Several pending events (a poll's worth) in one transaction: the same work as
+    process_inbound for each, in a savepoint of its own, sharing what does not change from one
+    message to the next (the agents, locked once in id order; templates; loaded rows).
+
+    One bad message never fails the batch: a parse or domain error quarantines it as
+    process_inbound would; any other failure (a duplicate, a deadlock, a bug) rolls back its
+    savepoint only, leaves it pending and asks for its own process_inbound job, which settles
+    duplicates and counts failures. Nothing is marked done before the one commit; an event
+    another worker holds is skipped (its own job has it)."""
+    outcomes: dict[str, int] = {}
+    handled_all: list[Handled] = []
+    fallback: list[int] = []
+    async with ctx["sessionmaker"]() as session:
+        hold_loaded(session)
+        events = await lock_pending(session, event_ids)
+        batch = Batch()
+        for event in events:
+            event_id = event.id  # read now: a rolled-back savepoint expires what it changed
+            try:
+                async with session.begin_nested():
+                    handled = await _handle(session, ctx, event, batch)
+            except Quarantine as exc:  # rolled back to its savepoint, and with it any lock it took
+                batch.routing.forget()
+                mark_quarantined(event, str(exc))
+                log.warning("inbound event %s quarantined: %s", event_id, str(exc).split(":", 1)[0])
+                handled = Handled("quarantined")
+            except Exception as exc:  # rolled back to its savepoint: the event stays pending
+                batch.routing.forget()
+                log.warning("inbound event %s left to its own job: %s", event_id, type(exc).__name__)
+                fallback.append(event_id)
+                continue
+            handled_all.append(handled)
+            outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+        await session.commit()
+    for handled in handled_all:
+        await _enqueue_after_commit(ctx, handled)
+    for event_id in fallback:
+        await ctx["queue"].enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}:fallback")
+    skipped = len(set(event_ids)) - len(events)
+    return {**outcomes, **({"fallback": len(fallback)} if fallback else {}),
+            **({"not pending": skipped} if skipped else {})}
+
+
+async def enqueue_inbound(queue: Any, event_ids: list[int]) -> None:
+    """Ask for new events to be processed: in batches of BATCH_SIZE (a job each)."""
+    for start in range(0, len(event_ids), BATCH_SIZE):
+        chunk = event_ids[start:start + BATCH_SIZE]
+        await queue.enqueue("process_inbound_batch", chunk,
+                            job_id=f"process_inbound_batch:{chunk[0]}-{chunk[-1]}:{len(chunk)}")
+
+
+@dataclass
+class Batch:
+    """What the events of one batch share, valid for its transaction only."""
+
+    routing: RosterCache = field(default_factory=RosterCache)
+    templates: TemplateCache = field(default_factory=TemplateCache)
+    agents: dict[str, Agent] | None = None  # by email: who may forward a citizen's mail in
+
+    async def agent_by_email(self, session: Any, email: str) -> Agent | None:
+        if self.agents is None:
+            self.agents = await agents_by_email(session)
+        return self.agents.get(email.strip().lower())
+
+
+async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | None = None) -> Handled:
+    """Take one pending event in, in the caller's transaction (not committed here)."""
+    settings = ctx["settings"]
+    parser = ctx["parsers"].get(event.channel)
+    try:
+        if parser is None:
+            raise ParseError(f"no parser for channel {event.channel}")
+        message = await _filed_for_whom(session, parser, event.payload, parser.parse(event.payload),
+                                        enabled=settings.agent_forwards,
+                                        find_agent=batch.agent_by_email if batch else find_agent_by_email)
+        if message.metadata.get("keyword") in OPT_OUT_KEYWORDS:
+            outcome, answer_id = await _opt_out_keyword(session, settings, event, message)
+            return Handled(outcome, _send(answer_id))
+        if message.metadata.get("keyword") == "help":
+            help_id = await _help_keyword(session, settings, event, message)
+            return Handled("keyword help", _send(help_id))
+        if await _survey_answer(session, settings, event, message):
+            if batch is not None:  # the answer may change its ticket, and so an agent's load
+                batch.routing.recount()
+            return Handled("survey answer")
+        if await _bounce(session, settings, event, message):
+            return Handled("bounce")
+        category = await category_by_slug(session, message.category) if message.category else None
+        # A batch has a savepoint per event already; alone, the intake gets its own so that a
+        # quarantine keeps nothing of it.
+        async with session.begin_nested() if batch is None else nullcontext():
+            ingested = await ingest_message(
+                session, event, message,
+                category_id=category.id if category else None,
+                priority=category.priority if category else "normal",
+                default_region=settings.default_region,
+                threading=threading_policy(settings),
+                attachment_policy=attachment_policy(settings),
+            )
+    except (ParseError, DomainError) as exc:
+        raise Quarantine(f"{type(exc).__name__}: {exc}") from exc
+    mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
+    if batch is not None and not ingested.new_ticket:  # a reopened ticket counts in its agent's load again
+        batch.routing.recount()
+    # Resolved at the desk: the citizen may still be told (the survey), as for any status change.
+    resolved_here = await _resolved_on_the_spot(session, ingested, message)
+    # Assignment and acknowledgement in the same transaction: a request is never
+    # half-taken-in, and one commit instead of three. Their own jobs (assign_ticket,
+    # acknowledge_message) remain the sweep's way to finish older work.
+    await assign(session, ingested.ticket_id, routing_config(settings),
+                 roster=batch.routing if batch else None, new_ticket=ingested.new_ticket)
+    delivery_id = await _acknowledge_if_awaited(session, settings, ingested,
+                                                batch.templates if batch else None)
+    handled = Handled("processed", _send(delivery_id))
     if resolved_here is not None:
-        await enqueue_after_commit(ctx["queue"], "notify_status_change", resolved_here)
+        handled.after_commit.append(("notify_status_change", resolved_here, f"notify_status_change:{resolved_here}"))
     if message.metadata.get("media"):  # MMS: fetched apart, so a slow download holds nothing up
-        await ctx["queue"].enqueue("fetch_sms_media", ingested.message_id,
-                                   job_id=f"fetch_sms_media:{ingested.message_id}")
-    return "processed"
+        handled.after_commit.append(("fetch_sms_media", ingested.message_id,
+                                     f"fetch_sms_media:{ingested.message_id}"))
+    return handled
+
+
+def _send(delivery_id: int | None) -> list[tuple[str, int, str]]:
+    return [] if delivery_id is None else [("send_delivery", delivery_id, f"send_delivery:{delivery_id}")]
+
+
+async def _enqueue_after_commit(ctx: dict[str, Any], handled: Handled) -> None:
+    for function, record_id, job_id in handled.after_commit:
+        if function == "notify_status_change":  # the status change is committed: never fail for it
+            await enqueue_after_commit(ctx["queue"], function, record_id)
+        else:
+            await ctx["queue"].enqueue(function, record_id, job_id=job_id)
 
 
 OPT_OUT_KEYWORDS = {"stop", "start"}
@@ -195,22 +306,24 @@ async def _resolved_on_the_spot(session: Any, ingested: Ingested, message: Inbou
     return change.id if change is not None and change.data.get("resolved_on_the_spot") else None
 
 
-async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested) -> int | None:
+async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested,
+                                  templates: TemplateCache | None = None) -> int | None:
     message = await session.get(Message, ingested.message_id)
     if not message.awaiting_acknowledgement:
         return None
     ticket = await session.get(Ticket, ingested.ticket_id)  # locked by the assignment
-    return await queue_acknowledgement(session, settings, ticket, message)
+    return await queue_acknowledgement(session, settings, ticket, message, new_message=True,
+                                       find=templates.find if templates else find_template)
 
 
 async def _filed_for_whom(session: Any, parser: Any, payload: bytes, message: InboundMessage, *,
-                          enabled: bool) -> InboundMessage:
+                          enabled: bool, find_agent: Any = find_agent_by_email) -> InboundMessage:
     """An agent forwarding a citizen's mail from their own mailbox files it as the citizen's.
     Only agents: anyone else forwarding something stays the author of what they send."""
     unwrap = getattr(parser, "forwarded_original", None)
     if not enabled or unwrap is None or not message.sender.email:
         return message
-    agent = await find_agent_by_email(session, message.sender.email)
+    agent = await find_agent(session, message.sender.email)
     if agent is None or not agent.active:
         return message
     return unwrap(payload, message) or message
