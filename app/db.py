@@ -34,6 +34,19 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
+def make_ack_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
+    """The engine of the answers a provider waits on (Twilio's SMS webhook): one autocommit
+    statement per request, so no BEGIN/COMMIT round trips, and no pre-ping (a `SELECT 1` per
+    checkout would double the round trips: a connection the server dropped is retried once by
+    the caller instead). A few connections suffice: each is held for one statement.
+
+    SQLite is one file with one writer: the application's engine serves, in a transaction."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return engine
+    return create_async_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=5,
+                               max_overflow=5)
+
+
 def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
     """Writers queue on SQLite's lock instead of failing with 'database is locked'.
 

@@ -5,6 +5,8 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 from twilio.request_validator import RequestValidator
 
@@ -58,14 +60,27 @@ def verify_twilio(settings: Settings, url: str, body: bytes, signature: str | No
         raise BadSignature("X-Twilio-Signature does not match")
 
 
-async def record_twilio_sms(session: AsyncSession, body: bytes) -> Recorded:
-    """Store the signed body as Twilio sent it, once per MessageSid."""
+async def record_twilio_sms(engine: AsyncEngine, body: bytes) -> Recorded:
+    """Store the signed body as Twilio sent it, once per MessageSid; committed on return.
+
+    `engine` is app.db's acknowledgement engine (one autocommit statement, no pre-ping): a
+    connection the database dropped fails on use, so the insert is tried once more on a fresh
+    one — safe, it is idempotent by MessageSid."""
     try:
         sid = twilio_inbound.external_id(body)
     except ParseError as exc:
         raise InvalidInput(str(exc), fields={"MessageSid": "required"}) from exc
-    event_id, created = await record_inbound_fast(session, channel=Channel.SMS.value, external_id=sid, payload=body)
-    return Recorded(event_id, created)
+    for attempt in (1, 2):
+        try:
+            async with engine.begin() as connection:
+                event_id, created = await record_inbound_fast(connection, channel=Channel.SMS.value,
+                                                              external_id=sid, payload=body)
+            return Recorded(event_id, created)
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+            log.info("a pooled database connection was dropped; recording again on a new one")
+    raise AssertionError("unreachable")
 
 
 async def apply_twilio_status(session: AsyncSession, body: bytes) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,26 +57,28 @@ async def record_inbound(
     return Recorded(event, created=True)
 
 
-async def record_inbound_fast(session: AsyncSession, *, channel: str, external_id: str,
+async def record_inbound_fast(connection: AsyncConnection, *, channel: str, external_id: str,
                               payload: bytes) -> tuple[int, bool]:
     """The same contract as record_inbound in one statement (INSERT … ON CONFLICT DO NOTHING
-    RETURNING id): for webhooks a provider is waiting on. Returns (event id, created)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now = utcnow()
+    RETURNING id), on a Core connection: for webhooks a provider is waiting on, where an ORM
+    unit of work, a look-up and a savepoint cost more than the insert. On an autocommit
+    connection the row is committed when this returns. Returns (event id, created)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    table = InboundEvent.__table__  # type: ignore[attr-defined]
     statement = (
-        insert(InboundEvent)
+        insert(table)
         .values(channel=channel, external_id=external_id, payload=payload, status=InboundStatus.PENDING.value,
-                attempts=0, received_at=now)
+                attempts=0, received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(InboundEvent.id)
+        .returning(table.c.id)
     )
-    event_id = (await session.exec(statement)).scalar()  # type: ignore[call-overload]
+    event_id = (await connection.execute(statement)).scalar()
     if event_id is not None:
         return event_id, True
-    existing = await find_inbound(session, channel, external_id)
-    assert existing is not None  # the conflict was with this row
-    return existing.id, False
+    # The conflict was with a committed row (PostgreSQL waits for a concurrent insert to end).
+    existing = (await connection.execute(
+        sa_select(table.c.id).where(table.c.channel == channel, table.c.external_id == external_id))).scalar_one()
+    return existing, False
 
 
 async def get_inbound(session: AsyncSession, event_id: int, *, for_update: bool = False) -> InboundEvent:

@@ -38,10 +38,12 @@ async def _signed_body(request: Request, settings: Settings, signature: str | No
 
 @post("/webhooks/twilio/sms", tags=["webhooks"], status_code=200, media_type="text/xml",
       summary="Twilio's incoming SMS webhook (signed with X-Twilio-Signature)")
-async def twilio_sms(request: Request, db_session: AsyncSession, queue: JobQueue, settings: Settings,
+async def twilio_sms(request: Request, queue: JobQueue, settings: Settings,
                      signature: Signature = None) -> Response[str]:
-    recorded = await record_twilio_sms(db_session, await _signed_body(request, settings, signature))
-    await db_session.commit()
+    """Twilio waits on this answer: verify, one autocommit INSERT (no ORM session), one Redis
+    round trip, answer. Committed before the 200; a lost enqueue is found by the sweep."""
+    recorded = await record_twilio_sms(request.app.state.ack_engine,
+                                       await _signed_body(request, settings, signature))
     if recorded.created:
         await enqueue_after_commit(queue, "process_inbound", recorded.event_id)
     return Response(EMPTY_TWIML, media_type="text/xml")
