@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import aiohttp
 import asyncpg
 import httpx
 from twilio.request_validator import RequestValidator
@@ -60,6 +61,7 @@ class Run:
     p99_ms: float
     max_ms: float
     errors: int
+    server_cpu_ms: float  # the server's CPU time (all its processes) per post: what load hides less
 
 
 @dataclass
@@ -70,6 +72,17 @@ class Result:
     posted: int  # signed posts answered 200 by guichet (warm-ups included)
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn's workers), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _free_port() -> int:
@@ -112,20 +125,22 @@ async def _wait_ready(base: str, server: subprocess.Popen, seconds: float = 60) 
 
 
 class Poster:
-    """One keep-alive client; counts what was answered 200."""
+    """One keep-alive client (aiohttp: it costs the shared cores a few times less CPU per
+    request than httpx, and the client's CPU is taken from the server's)."""
 
-    def __init__(self, base: str, connections: int) -> None:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.client = httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
-        self.ok = 0
+    def __init__(self, base: str, connections: int, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.url = base + PATH
+        self.client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),
+                                            timeout=aiohttp.ClientTimeout(total=30))
 
     async def post(self, body: str, headers: dict[str, str]) -> bool:
         try:
-            response = await self.client.post(PATH, content=body, headers=headers)
-        except httpx.TransportError:  # counted; Twilio would retry it
+            async with self.client.post(self.url, data=body.encode(), headers=headers) as response:
+                await response.read()
+                return response.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):  # counted; Twilio would retry it
             return False
-        self.ok += response.status_code == 200
-        return response.status_code == 200
 
     async def warm_up(self, posts: list[tuple[str, dict[str, str]]], senders: int) -> None:
         """Connections, pools, statement caches: opened, not counted."""
@@ -150,9 +165,10 @@ class Poster:
         return latencies, errors
 
     async def closed(self, server: str, posts: list[tuple[str, dict[str, str]]], senders: int) -> Run:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds(self.server_pid)
         latencies, errors = await self._closed(posts, senders)
-        return _run(server, "closed", None, senders, time.perf_counter() - started, latencies, errors)
+        return _run(server, "closed", None, senders, time.perf_counter() - started, latencies, errors,
+                    _cpu_seconds(self.server_pid) - cpu)
 
     async def open(self, server: str, posts: list[tuple[str, dict[str, str]]], rate: float, senders: int,
                    seed: int) -> Run:
@@ -172,31 +188,33 @@ class Poster:
             else:
                 errors += 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds(self.server_pid)
         due = started
         tasks = []
         for body, headers in posts:
             due += draw.expovariate(rate)
             tasks.append(asyncio.create_task(one(due, body, headers)))
         await asyncio.gather(*tasks)
-        return _run(server, "open", rate, senders, time.perf_counter() - started, latencies, errors)
+        return _run(server, "open", rate, senders, time.perf_counter() - started, latencies, errors,
+                    _cpu_seconds(self.server_pid) - cpu)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.client.close()
 
 
 def _run(server: str, load: str, rate: float | None, senders: int, seconds: float, latencies: list[float],
-         errors: int) -> Run:
+         errors: int, cpu_seconds: float) -> Run:
     n = len(latencies) + errors
     return Run(server=server, load=load, rate=rate, n=n, senders=senders, seconds=seconds, per_s=n / seconds,
                p50_ms=statistics.median(latencies), p95_ms=_pct(latencies, 0.95), p99_ms=_pct(latencies, 0.99),
-               max_ms=max(latencies), errors=errors)
+               max_ms=max(latencies), errors=errors, server_cpu_ms=cpu_seconds * 1000 / n)
 
 
-async def _measure(server: str, base: str, n: int, senders: int, rates: list[float], seconds: float) -> list[Run]:
+async def _measure(server: str, pid: int, base: str, n: int, senders: int, rates: list[float],
+                   seconds: float) -> list[Run]:
     # Open loop: at most `senders` posts in flight on keep-alive connections would make the client
     # queue them (closed loop again); Twilio opens what it needs, so the client may too.
-    poster = Poster(base, connections=max(senders, 200))
+    poster = Poster(base, connections=max(senders, 200), server_pid=pid)
     try:
         await poster.warm_up(_signed_posts(WARM_UP), senders)
         runs = [await poster.closed(server, _signed_posts(n), senders)]
@@ -225,7 +243,7 @@ async def run(database_url: str, redis_url: str, n: int, senders: int, rates: li
                     str(port), "--no-access-log", "--workers", str(workers)], dict(os.environ), "webhook-bare")
     try:
         await _wait_ready(f"http://127.0.0.1:{port}", bare)
-        runs += await _measure("bare", f"http://127.0.0.1:{port}", n, senders, rates, seconds)
+        runs += await _measure("bare", bare.pid, f"http://127.0.0.1:{port}", n, senders, rates, seconds)
     finally:
         stop(bare)
     port = _free_port()
@@ -238,7 +256,7 @@ async def run(database_url: str, redis_url: str, n: int, senders: int, rates: li
                      env, "webhook-server")
     try:
         await _wait_ready(f"http://127.0.0.1:{port}", server)
-        guichet = await _measure("guichet", f"http://127.0.0.1:{port}", n, senders, rates, seconds)
+        guichet = await _measure("guichet", server.pid, f"http://127.0.0.1:{port}", n, senders, rates, seconds)
     finally:
         stop(server)
     runs += guichet
@@ -266,7 +284,8 @@ def report(result: Result, machine: str) -> None:
         base = floor.get((r.load, r.rate))
         load = f"closed loop, {r.senders} senders" if r.load == "closed" else f"open loop, {r.rate:.0f}/s Poisson"
         versus = (f"; bare route p50 {base.p50_ms:.1f} / p99 {base.p99_ms:.1f} ms at {base.per_s:.0f}/s, "
-                  f"p99 ratio {r.p99_ms / base.p99_ms:.1f}") if base else ""
+                  f"CPU {base.server_cpu_ms:.2f} ms/post; p99 ratio {r.p99_ms / base.p99_ms:.1f}") if base else ""
         print(f"  {load}: {r.n} posts in {r.seconds:.1f} s ({r.per_s:.0f}/s); p50 {r.p50_ms:.1f} ms, "
-              f"p95 {r.p95_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms; {r.errors} errors{versus}")
+              f"p95 {r.p95_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms; {r.errors} errors; "
+              f"server CPU {r.server_cpu_ms:.2f} ms/post{versus}")
     print(f"  {result.stored} events stored for {result.posted} signed posts answered 200")
