@@ -139,7 +139,7 @@ class Poster:
             async with self.client.post(self.url, data=body.encode(), headers=headers) as response:
                 await response.read()
                 return response.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError):  # counted; Twilio would retry it
+        except (aiohttp.ClientError, TimeoutError):  # counted; Twilio would retry it
             return False
 
     async def warm_up(self, posts: list[tuple[str, dict[str, str]]], senders: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Request, Response, post
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import HeaderParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,13 +41,15 @@ async def _signed_body(request: Request, settings: Settings, signature: str | No
       summary="Twilio's incoming SMS webhook (signed with X-Twilio-Signature)")
 async def twilio_sms(request: Request, queue: JobQueue, settings: Settings,
                      signature: Signature = None) -> Response[str]:
-    """Twilio waits on this answer: verify, one autocommit INSERT (no ORM session), one Redis
-    round trip, answer. Committed before the 200; a lost enqueue is found by the sweep."""
+    """Twilio waits on this answer: verify, one autocommit INSERT (no ORM session), answer. The
+    event is committed before the 200; the job is asked for once the answer is sent (one Redis
+    round trip Twilio need not wait on), and if that enqueue is lost — the process stops in
+    between, Redis is down — the sweep finds the pending event."""
     recorded = await record_twilio_sms(request.app.state.ack_engine,
                                        await _signed_body(request, settings, signature))
-    if recorded.created:
-        await enqueue_after_commit(queue, "process_inbound", recorded.event_id)
-    return Response(EMPTY_TWIML, media_type="text/xml")
+    enqueue = (BackgroundTask(enqueue_after_commit, queue, "process_inbound", recorded.event_id)
+               if recorded.created else None)
+    return Response(EMPTY_TWIML, media_type="text/xml", background=enqueue)
 
 
 @post(STATUS_CALLBACK_PATH, tags=["webhooks"], status_code=200, media_type="text/xml",

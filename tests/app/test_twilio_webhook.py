@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
+import asyncpg
 import pytest
 from sqlmodel import func, select
 from twilio.request_validator import RequestValidator
@@ -99,3 +100,25 @@ async def test_a_signed_post_without_message_sid_is_a_clear_400(sms_stack: Stack
     response = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params))
     assert response.status_code == 400 and "MessageSid" in response.text
     assert await _events(sms_stack) == 0
+
+
+async def test_a_database_connection_dropped_under_the_webhook_is_retried_and_the_sms_kept(
+        sms_stack: Stack, backend: str) -> None:
+    """The webhook's pool skips the pre-ping (a round trip per post): a connection the server
+    dropped (a restart, a proxy's idle timeout) must cost a retry, not Twilio a 500."""
+    if backend != "postgres":
+        pytest.skip("SQLite has no server to drop a connection")
+    first = sms("SM" + "e" * 32)
+    assert (await sms_stack.client.post(PATH, content=urlencode(first), headers=signed(first))).status_code == 200
+    admin = await asyncpg.connect(sms_stack.settings.database_url.replace("+asyncpg", ""))
+    try:
+        dropped = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    finally:
+        await admin.close()
+    assert dropped >= 1  # the webhook's pooled connection among them
+    second = sms("SM" + "f" * 32)
+    response = await sms_stack.client.post(PATH, content=urlencode(second), headers=signed(second))
+    assert response.status_code == 200, response.text
+    assert await _events(sms_stack) == 2
