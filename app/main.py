@@ -30,7 +30,7 @@ from app.api.survey import satisfaction_barometer
 from app.api.templates import TemplatesController
 from app.api.tickets import get_ticket
 from app.api.twilio import twilio_sms, twilio_status
-from app.db import make_ack_engine, make_engine, make_sessionmaker
+from app.db import close_ack_database, make_ack_database, make_engine, make_sessionmaker
 from app.dependencies import provide_queue, provide_session, provide_settings
 from app.errors import EXCEPTION_HANDLERS
 from app.jobs import FUNCTIONS
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.ack_engine = make_ack_engine(settings.database_url, engine)
+        app.state.ack_database = await make_ack_database(settings.database_url, engine)
         app.state.redis = None
         ticker = watchers = None
         if settings.redis_url:
@@ -101,8 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await app.state.redis.aclose()
             if sessions_redis is not None:
                 await sessions_redis.aclose()
-            if app.state.ack_engine is not engine:
-                await app.state.ack_engine.dispose()
+            await close_ack_database(app.state.ack_database, engine)
             await engine.dispose()
 
     return Litestar(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -79,6 +80,30 @@ async def record_inbound_fast(connection: AsyncConnection, *, channel: str, exte
     existing = (await connection.execute(
         sa_select(table.c.id).where(table.c.channel == channel, table.c.external_id == external_id))).scalar_one()
     return existing, False
+
+
+class DriverConnection(Protocol):
+    """A PostgreSQL driver connection (asyncpg's): what record_inbound_returning needs of it."""
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+
+_INSERT_RETURNING = (
+    "INSERT INTO inbound_event (channel, external_id, payload, status, attempts, received_at) "
+    "VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id")
+_FIND_ID = "SELECT id FROM inbound_event WHERE channel = $1 AND external_id = $2"
+
+
+async def record_inbound_returning(connection: DriverConnection, *, channel: str, external_id: str,
+                                   payload: bytes) -> tuple[int, bool]:
+    """record_inbound_fast's statement on a PostgreSQL driver connection in autocommit (committed
+    when this returns): SQLAlchemy's Core costs ~0.6 ms of CPU per call above the driver alone
+    (0.8–0.9 vs 0.22–0.26 ms measured), a quarter of a webhook answer. Returns (event id, created)."""
+    event_id = await connection.fetchval(_INSERT_RETURNING, channel, external_id, payload,
+                                         InboundStatus.PENDING.value, utcnow())
+    if event_id is not None:
+        return event_id, True
+    return await connection.fetchval(_FIND_ID, channel, external_id), False
 
 
 async def get_inbound(session: AsyncSession, event_id: int, *, for_update: bool = False) -> InboundEvent:

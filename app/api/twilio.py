@@ -41,11 +41,11 @@ async def _signed_body(request: Request, settings: Settings, signature: str | No
       summary="Twilio's incoming SMS webhook (signed with X-Twilio-Signature)")
 async def twilio_sms(request: Request, queue: JobQueue, settings: Settings,
                      signature: Signature = None) -> Response[str]:
-    """Twilio waits on this answer: verify, one autocommit INSERT (no ORM session), answer. The
+    """Twilio waits on this answer: verify, one autocommit INSERT on a driver connection, answer. The
     event is committed before the 200; the job is asked for once the answer is sent (one Redis
     round trip Twilio need not wait on), and if that enqueue is lost — the process stops in
     between, Redis is down — the sweep finds the pending event."""
-    recorded = await record_twilio_sms(request.app.state.ack_engine,
+    recorded = await record_twilio_sms(request.app.state.ack_database,
                                        await _signed_body(request, settings, signature))
     enqueue = (BackgroundTask(enqueue_after_commit, queue, "process_inbound", recorded.event_id)
                if recorded.created else None)

@@ -1,6 +1,7 @@
 """Twilio's SMS webhook through HTTP: real signatures from the twilio SDK's RequestValidator."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -105,20 +106,34 @@ async def test_a_signed_post_without_message_sid_is_a_clear_400(sms_stack: Stack
 async def test_a_database_connection_dropped_under_the_webhook_is_retried_and_the_sms_kept(
         sms_stack: Stack, backend: str) -> None:
     """The webhook's pool skips the pre-ping (a round trip per post): a connection the server
-    dropped (a restart, a proxy's idle timeout) must cost a retry, not Twilio a 500."""
+    drops while the insert runs (a restart, a failover, a proxy's timeout) must cost a retry,
+    not Twilio a 500. The insert is held on a row lock so that it is dropped mid-statement."""
     if backend != "postgres":
         pytest.skip("SQLite has no server to drop a connection")
-    first = sms("SM" + "e" * 32)
-    assert (await sms_stack.client.post(PATH, content=urlencode(first), headers=signed(first))).status_code == 200
-    admin = await asyncpg.connect(sms_stack.settings.database_url.replace("+asyncpg", ""))
+    params = sms("SM" + "e" * 32)
+    dsn = sms_stack.settings.database_url.replace("+asyncpg", "")
+    holder, admin = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     try:
-        dropped = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        holding = holder.transaction()
+        await holding.start()  # an uncommitted row with the same MessageSid: the webhook's insert waits
+        await holder.execute("INSERT INTO inbound_event (channel, external_id, payload, status, attempts, "
+                             "received_at) VALUES ('sms', $1, '', 'pending', 0, now())", params["MessageSid"])
+        post = asyncio.create_task(sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params)))
+        waiting = None
+        for _ in range(200):
+            waiting = await admin.fetchval("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND wait_event_type = 'Lock'")
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting, "the webhook's insert never waited on the row lock"
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", waiting)
+        await holding.rollback()
+        response = await post
     finally:
+        await holder.close()
         await admin.close()
-    assert dropped >= 1  # the webhook's pooled connection among them
-    second = sms("SM" + "f" * 32)
-    response = await sms_stack.client.post(PATH, content=urlencode(second), headers=signed(second))
     assert response.status_code == 200, response.text
-    assert await _events(sms_stack) == 2
+    async with sms_stack.session() as session:
+        event = (await session.exec(select(InboundEvent))).one()
+    assert event.external_id == params["MessageSid"] and event.payload == urlencode(params).encode()
