@@ -53,7 +53,13 @@ async def make_ack_database(url: str, engine: AsyncEngine) -> AckDatabase:
     if parsed.get_backend_name() == "sqlite":
         return engine
     dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    return await asyncpg.create_pool(dsn, min_size=0, max_size=10)
+    return await asyncpg.create_pool(dsn, min_size=0, max_size=10, reset=_nothing_to_reset)
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """asyncpg's default reset on release is a round trip (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL): 11 % of the webhook's CPU in py-spy. These connections run one autocommit
+    INSERT or SELECT and never change session state, so there is nothing to reset."""
 
 
 async def close_ack_database(database: AckDatabase, engine: AsyncEngine) -> None:
