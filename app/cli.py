@@ -45,7 +45,9 @@ err = Console(stderr=True)
 
 @cli.command()
 def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="TCP port")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+          workers: Annotated[int, typer.Option(min=1, help="server processes (more than 1 needs Redis)")] = 1,
+          ) -> None:
     """Serve the web pages and the API (and, without Redis, run the jobs in process)."""
     import uvicorn
 
@@ -54,6 +56,12 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    if workers > 1 and not settings.redis_url:
+        # Without Redis each process would run its own in-process job queue, sweep and mailbox
+        # watchers: every mailbox polled N times, and jobs lost with the process that held them.
+        err.print("[red]error:[/red] --workers above 1 needs GUICHET_REDIS_URL (the job queue and the "
+                  "pages' sessions must be shared by the processes)")
+        raise typer.Exit(2)
     try:
         if migrations.ensure_schema(settings.database_url) == "upgraded":
             err.print("database schema upgraded to the latest revision")
@@ -61,6 +69,10 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     # No access log: it would record citizens' IP addresses, which are personal data.
+    if workers > 1:  # each process builds its own app (pools, Redis client) from the same settings
+        uvicorn.run("app.main:create_served_app", factory=True, workers=workers, host=host, port=port,
+                    log_config=None, proxy_headers=True, access_log=False)
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True,
                 access_log=False)
 

@@ -31,12 +31,13 @@ from app.api.survey import satisfaction_barometer
 from app.api.templates import TemplatesController
 from app.api.tickets import get_ticket
 from app.api.twilio import twilio_sms, twilio_status
-from app.db import make_engine, make_sessionmaker
+from app.db import close_ack_database, make_ack_database, make_engine, make_sessionmaker
 from app.dependencies import provide_queue, provide_session, provide_settings
 from app.errors import EXCEPTION_HANDLERS
 from app.jobs import FUNCTIONS
 from app.jobs.context import build_job_context
 from app.jobs.email_idle import MailWatchers
+from app.logs import configure_logging
 from app.queue import ArqQueue, InProcessQueue
 from app.settings import Settings, get_settings
 from app.web import web_router
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.ack_database = await make_ack_database(settings.database_url, engine)
         app.state.redis = None
         ticker = watchers = None
         if settings.redis_url:
@@ -100,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await app.state.redis.aclose()
             if sessions_redis is not None:
                 await sessions_redis.aclose()
+            await close_ack_database(app.state.ack_database, engine)
             await engine.dispose()
 
     return Litestar(
@@ -136,3 +139,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
+
+
+def create_served_app() -> Litestar:
+    """`guichet serve --workers N`: what each uvicorn process runs (settings from the
+    environment, logging set up in that process)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

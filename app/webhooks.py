@@ -5,15 +5,18 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from twilio.request_validator import RequestValidator
 
+from app.db import AckDatabase
 from app.settings import Settings
 from channels.base import ParseError
 from channels.sms import twilio_inbound
 from channels.sms.twilio_status import parse_status
 from crm.errors import InvalidInput
-from crm.inbound import record_inbound_fast
+from crm.inbound import record_inbound_fast, record_inbound_returning
 from crm.types import Channel
 from replies.dispatch import record_provider_status
 
@@ -58,14 +61,38 @@ def verify_twilio(settings: Settings, url: str, body: bytes, signature: str | No
         raise BadSignature("X-Twilio-Signature does not match")
 
 
-async def record_twilio_sms(session: AsyncSession, body: bytes) -> Recorded:
-    """Store the signed body as Twilio sent it, once per MessageSid."""
+# What a connection the database server dropped (a restart, a proxy's idle timeout) raises on use.
+_DROPPED = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.exceptions.AdminShutdownError, OSError)
+
+
+async def record_twilio_sms(database: AckDatabase, body: bytes) -> Recorded:
+    """Store the signed body as Twilio sent it, once per MessageSid; committed on return.
+
+    `database` is app.db's acknowledgement database (one autocommit statement, no pre-ping): a
+    pooled connection the server dropped fails on use, so the insert is tried once more on a
+    fresh one — safe, it is idempotent by MessageSid (should the first attempt have committed
+    after all, the answer is the same and the sweep asks for its job)."""
     try:
         sid = twilio_inbound.external_id(body)
     except ParseError as exc:
         raise InvalidInput(str(exc), fields={"MessageSid": "required"}) from exc
-    event_id, created = await record_inbound_fast(session, channel=Channel.SMS.value, external_id=sid, payload=body)
-    return Recorded(event_id, created)
+    for attempt in (1, 2):
+        try:
+            if isinstance(database, asyncpg.Pool):
+                async with database.acquire() as driver:
+                    event_id, created = await record_inbound_returning(driver, channel=Channel.SMS.value,
+                                                                       external_id=sid, payload=body)
+            else:
+                async with database.begin() as connection:
+                    event_id, created = await record_inbound_fast(connection, channel=Channel.SMS.value,
+                                                                  external_id=sid, payload=body)
+            return Recorded(event_id, created)
+        except (*_DROPPED, DBAPIError) as exc:
+            if attempt == 2 or (isinstance(exc, DBAPIError) and not exc.connection_invalidated):
+                raise
+            log.info("a pooled database connection was dropped (%s); recording again on a new one",
+                     type(exc).__name__)
+    raise AssertionError("unreachable")
 
 
 async def apply_twilio_status(session: AsyncSession, body: bytes) -> bool:

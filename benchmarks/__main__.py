@@ -116,13 +116,14 @@ async def search_benchmarks(n: int, sqlite_n: int, per_kind: int) -> list[citize
     return results
 
 
-async def webhook_benchmark(n: int, senders: int) -> twilio_webhook.Result | None:
+async def webhook_benchmark(n: int, senders: int, rates: list[float], seconds: float,
+                            workers: int) -> twilio_webhook.Result | None:
     """Issue 4: Twilio SMS webhook acknowledgement latency, real server, PostgreSQL + Redis."""
     if not (await _answers_pg() and await _answers_redis()):
         print("PostgreSQL or Redis does not answer: the webhook benchmark is skipped")
         return None
     async with scratch_database("webhook") as url:
-        return await twilio_webhook.run(url, REDIS, n, senders)
+        return await twilio_webhook.run(url, REDIS, n, senders, rates, seconds, workers)
 
 
 async def identity_quality_benchmarks(people: int, postgres: bool) -> list[dict]:
@@ -174,6 +175,10 @@ if __name__ == "__main__":
     parser.add_argument("--webhook-n", type=int, default=5000, help="signed SMS webhooks to post")
     parser.add_argument("--templates-n", type=int, default=50_000, help="messages rendered per channel (templates)")
     parser.add_argument("--webhook-senders", type=int, default=50, help="concurrent senders (webhook)")
+    parser.add_argument("--webhook-rates", default="50,100,200",
+                        help="open-loop Poisson arrival rates per second, comma-separated (webhook)")
+    parser.add_argument("--webhook-seconds", type=float, default=15, help="seconds per open-loop rate (webhook)")
+    parser.add_argument("--webhook-workers", type=int, default=1, help="guichet serve --workers (webhook)")
     parser.add_argument("--identity-people", type=int, default=20_000, help="reference people (identity quality)")
     parser.add_argument("--identity-postgres", action="store_true", help="identity quality on PostgreSQL too")
     parser.add_argument("--identity-citizens", type=int, default=1_000_000, help="citizens (identity perf)")
@@ -216,11 +221,13 @@ if __name__ == "__main__":
         (OUT / "citizen_search.json").write_text(json.dumps(
             {"machine": machine(), "results": [vars(r) for r in found]}, indent=2))
     if args.only in (None, "webhook"):
-        acknowledged = asyncio.run(webhook_benchmark(args.webhook_n, args.webhook_senders))
+        rates = [float(rate) for rate in args.webhook_rates.split(",") if rate.strip()]
+        acknowledged = asyncio.run(webhook_benchmark(args.webhook_n, args.webhook_senders, rates,
+                                                     args.webhook_seconds, args.webhook_workers))
         if acknowledged is not None:
             twilio_webhook.report(acknowledged, machine())
-            (OUT / "twilio_webhook.json").write_text(json.dumps({"machine": machine(), **vars(acknowledged)},
-                                                                indent=2))
+            (OUT / "twilio_webhook.json").write_text(json.dumps(
+                {"machine": machine(), **twilio_webhook.as_json(acknowledged)}, indent=2))
     if args.only in (None, "templates"):
         rendered = template_render.run(args.templates_n)
         template_render.report(rendered, machine())

@@ -130,3 +130,11 @@ async def test_a_team_with_its_calendar_routes_and_times_a_new_category(stack: S
     assert [b.returncode for b in bad] == [1, 2, 1, 1]
     assert "lundi" in bad[0].stderr and "not valid JSON" in bad[1].stderr and "no team" in bad[2].stderr
     assert "unknown escalation" in bad[3].stderr
+
+
+def test_serve_with_several_workers_needs_redis() -> None:
+    """Without Redis each process would run its own job queue and mailbox watchers."""
+    env = {**os.environ, "GUICHET_DATABASE_URL": "sqlite+aiosqlite:///var/never.db", "GUICHET_REDIS_URL": ""}
+    refused = subprocess.run([GUICHET, "serve", "--workers", "2", "--port", "1"], env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode == 2 and "GUICHET_REDIS_URL" in refused.stderr

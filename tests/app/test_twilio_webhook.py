@@ -1,9 +1,11 @@
 """Twilio's SMS webhook through HTTP: real signatures from the twilio SDK's RequestValidator."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
+import asyncpg
 import pytest
 from sqlmodel import func, select
 from twilio.request_validator import RequestValidator
@@ -99,3 +101,39 @@ async def test_a_signed_post_without_message_sid_is_a_clear_400(sms_stack: Stack
     response = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params))
     assert response.status_code == 400 and "MessageSid" in response.text
     assert await _events(sms_stack) == 0
+
+
+async def test_a_database_connection_dropped_under_the_webhook_is_retried_and_the_sms_kept(
+        sms_stack: Stack, backend: str) -> None:
+    """The webhook's pool skips the pre-ping (a round trip per post): a connection the server
+    drops while the insert runs (a restart, a failover, a proxy's timeout) must cost a retry,
+    not Twilio a 500. The insert is held on a row lock so that it is dropped mid-statement."""
+    if backend != "postgres":
+        pytest.skip("SQLite has no server to drop a connection")
+    params = sms("SM" + "e" * 32)
+    dsn = sms_stack.settings.database_url.replace("+asyncpg", "")
+    holder, admin = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        holding = holder.transaction()
+        await holding.start()  # an uncommitted row with the same MessageSid: the webhook's insert waits
+        await holder.execute("INSERT INTO inbound_event (channel, external_id, payload, status, attempts, "
+                             "received_at) VALUES ('sms', $1, '', 'pending', 0, now())", params["MessageSid"])
+        post = asyncio.create_task(sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params)))
+        waiting = None
+        for _ in range(200):
+            waiting = await admin.fetchval("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND wait_event_type = 'Lock'")
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting, "the webhook's insert never waited on the row lock"
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", waiting)
+        await holding.rollback()
+        response = await post
+    finally:
+        await holder.close()
+        await admin.close()
+    assert response.status_code == 200, response.text
+    async with sms_stack.session() as session:
+        event = (await session.exec(select(InboundEvent))).one()
+    assert event.external_id == params["MessageSid"] and event.payload == urlencode(params).encode()
