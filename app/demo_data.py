@@ -404,6 +404,11 @@ class Player:
             await session.commit()
         return recorded.event.id
 
+    async def record_sms(self, sid: str, sender: str, text: str) -> int:
+        """As Twilio's webhook records it (through the app's engine: the demo has no
+        acknowledgement pool)."""
+        return (await record_twilio_sms(self.ctx["engine"], _twilio_body(sid, sender, text))).event_id
+
     async def open(self, story: Story) -> None:
         person, n = story.person, story.n
         if story.channel == "email":
@@ -411,10 +416,7 @@ class Player:
                              message_id=f"<demo-{n}@{person.email.split('@')[1]}>")
             event_id = await self.record(Channel.EMAIL.value, email_inbound.external_id(payload)[:255], payload)
         elif story.channel == "sms":
-            async with self.session() as session:
-                event_id = (await record_twilio_sms(session, _twilio_body(f"SMdemo{n:05d}", _e164(person.phone),
-                                                                          story.text))).event_id
-                await session.commit()
+            event_id = await self.record_sms(f"SMdemo{n:05d}", _e164(person.phone), story.text)
         elif story.channel == "webform":
             form = RequestIn(name=person.name, email=person.email, phone=person.phone, category=story.category,
                              subject=story.subject, message=story.text)
@@ -464,10 +466,7 @@ class Player:
                              in_reply_to=f"<demo-{story.n}@{person.email.split('@')[1]}>")
             event_id = await self.record(Channel.EMAIL.value, email_inbound.external_id(payload)[:255], payload)
         elif story.channel in ("sms", "webform") and person.phone:
-            async with self.session() as session:
-                event_id = (await record_twilio_sms(session, _twilio_body(
-                    f"SMdemo{story.n:05d}x{which}", _e164(person.phone), text))).event_id
-                await session.commit()
+            event_id = await self.record_sms(f"SMdemo{story.n:05d}x{which}", _e164(person.phone), text)
         else:  # came to the desk, called or wrote: the front desk adds it to the ticket
             contact = ContactIn(channel="phone" if story.channel == "letter" else story.channel,
                                 reference=story.reference, subject=f"Suite : {story.subject}"[:300], note=text)
@@ -509,10 +508,7 @@ class Player:
         async with self.session() as session:
             ticket = await tickets.find_by_reference(session, story.reference)
         if ticket.reply_channel == Channel.SMS.value and story.person.phone:
-            async with self.session() as session:
-                event_id = (await record_twilio_sms(session, _twilio_body(
-                    f"SMdemo{story.n:05d}s", _e164(story.person.phone), score))).event_id
-                await session.commit()
+            event_id = await self.record_sms(f"SMdemo{story.n:05d}s", _e164(story.person.phone), score)
             await self.process(event_id)
             return
         async with self.session() as session:
@@ -529,10 +525,7 @@ class Player:
 
     async def quarantine(self) -> None:
         """A message the pipeline cannot read (an SMS from a withheld number): kept raw, quarantined."""
-        async with self.session() as session:
-            event_id = (await record_twilio_sms(session, _twilio_body("SMdemo-withheld", None,
-                                                                      "Bonjour c'est pour le dossier"))).event_id
-            await session.commit()
+        event_id = await self.record_sms("SMdemo-withheld", None, "Bonjour c'est pour le dossier")
         await self.process(event_id)
 
     async def play(self, step: Step, rng: random.Random) -> None:
