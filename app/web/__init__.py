@@ -16,10 +16,12 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 @get("/", include_in_schema=False)
 async def home(request: Request) -> Redirect:
-    """Agents to their desk, everybody else to the request form."""
+    """Agents to their role's home page, everybody else to the request form."""
     from app.web.guard import signed_in_agent
+    from app.web.pages import home_path
 
-    return Redirect("/desk" if await signed_in_agent(request) is not None else "/request")
+    agent = await signed_in_agent(request)
+    return Redirect(home_path(agent.role) if agent is not None else "/request")
 
 
 def web_router(settings: Settings) -> Router:

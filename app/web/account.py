@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.web.guard import STAFF, require_role, signed_in_agent
 from app.web.i18n import LANGUAGES
-from app.web.pages import page_language, render
+from app.web.pages import home_path, page_language, render
 from app.web.sessions import rotate_session_id
 from app.web.throttle import SIGN_IN, Throttle
 
@@ -23,8 +23,9 @@ log = logging.getLogger("guichet.web")
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
-def safe_next(value: str | None, default: str = "/desk") -> str:
-    """Only a path of ours: never another site (open redirect)."""
+def safe_next(value: str | None, default: str = "") -> str:
+    """Only a path of ours: never another site (open redirect); `default` when none is given
+    (empty: the agent's own home page, known once they are signed in)."""
     value = (value or "").strip()
     if not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default
@@ -41,8 +42,9 @@ def _minutes(seconds: int) -> int:
 
 @get("/login", include_in_schema=False)
 async def login_page(request: Request, next: str | None = None) -> Template | Redirect:
-    if await signed_in_agent(request) is not None:
-        return Redirect(safe_next(next))
+    agent = await signed_in_agent(request)
+    if agent is not None:
+        return Redirect(safe_next(next, home_path(agent.role)))
     return render(request, "login.html", {"next": safe_next(next), "values": {}})
 
 
@@ -68,7 +70,7 @@ async def login(request: Request, data: Form, db_session: AsyncSession) -> Templ
     log.info("agent %s signed in", agent.id)
     await rotate_session_id(request, {"agent_id": agent.id, "stamp": password_stamp(agent),
                                       "lang": agent.language or ""})
-    return Redirect(next_path, status_code=303)
+    return Redirect(next_path or home_path(agent.role), status_code=303)
 
 
 @post("/logout", include_in_schema=False, status_code=303, guards=[require_role(*STAFF)])

@@ -31,6 +31,15 @@ NAV = (
     NavItem("/supervisor", "Supervision", (Role.SUPERVISOR, Role.ADMIN)),
 )
 
+# Where each role starts its day: the counter, the queue, the supervision board.
+_HOME_BY_ROLE = {Role.FRONTDESK.value: "/desk", Role.AGENT.value: "/queue",
+                 Role.SUPERVISOR.value: "/supervisor", Role.ADMIN.value: "/supervisor"}
+
+
+def home_path(role: str) -> str:
+    """The page a signed-in agent lands on when they asked for none."""
+    return _HOME_BY_ROLE.get(role, "/desk")
+
 
 def page_language(connection: ASGIConnection) -> str:
     """?lang= when given, else the signed-in agent's choice, else the administration's default."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from sqlmodel import select
 
 from app.seeds import DEMO_PASSWORD
@@ -49,6 +51,16 @@ async def test_no_open_redirect_after_sign_in(stack: Stack) -> None:
     response = await stack.client.post("/login", data={"email": FRONTDESK, "password": DEMO_PASSWORD,
                                                        "next": "//evil.example/", "_csrf_token": token})
     assert response.headers["location"] == "/desk"
+
+
+@pytest.mark.parametrize(("email", "home"), [(FRONTDESK, "/desk"), ("amina.benali@demo.guichet.fr", "/queue"),
+                                           ("claire.dubois@demo.guichet.fr", "/supervisor")])
+async def test_each_role_lands_on_its_own_page_when_it_asked_for_none(stack: Stack, email: str, home: str) -> None:
+    response = await stack.sign_in(email)
+    assert response.headers["location"] == home
+    assert (await stack.client.get("/")).headers["location"] == home
+    assert (await stack.client.get("/login")).headers["location"] == home
+    assert (await stack.client.get(home)).status_code == 200
 
 
 async def test_a_post_without_csrf_token_is_refused_but_the_api_needs_none(stack: Stack) -> None:
