@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -141,9 +142,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 
+def freeze_startup_heap() -> None:
+    """Leave what the process built at startup (modules, tables, the app: most of its heap) out
+    of the cyclic garbage collector's full passes. Each full pass walked all of it (190,000
+    objects: 100–150 ms with the whole server stopped, measured with gc.callbacks), once every
+    few thousand webhooks under load, which is the closed loop's p99. For a server process only:
+    frozen objects are never freed."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_served_app() -> Litestar:
     """`guichet serve --workers N`: what each uvicorn process runs (settings from the
     environment, logging set up in that process)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app
