@@ -45,6 +45,7 @@ from app.web import web_router
 from app.web.sessions import csrf_config, load_secret_key, session_config, session_store
 from app.web.survey import survey_comment, survey_page
 from app.web.throttle import Throttle
+from app.webhooks import SmsRecorder
 
 log = logging.getLogger("guichet.app")
 WEB = Path(__file__).parent / "web"
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                                       poll_mail=bool(settings.imap_mailboxes)))
             watchers = MailWatchers(ctx)
             watchers.start()
+        app.state.sms_recorder = SmsRecorder(app.state.ack_database, app.state.queue)
         app.state.throttle = Throttle(app.state.redis)
         if sessions_redis is None:
             Path(settings.session_dir).mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await app.state.sms_recorder.close()
             if ticker is not None:
                 ticker.cancel()
             if watchers is not None:

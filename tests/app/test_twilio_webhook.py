@@ -137,3 +137,62 @@ async def test_a_database_connection_dropped_under_the_webhook_is_retried_and_th
     async with sms_stack.session() as session:
         event = (await session.exec(select(InboundEvent))).one()
     assert event.external_id == params["MessageSid"] and event.payload == urlencode(params).encode()
+
+
+async def test_concurrent_posts_with_repeated_sids_are_each_answered_and_stored_once(sms_stack: Stack) -> None:
+    """The webhook groups concurrent posts into one insert (group commit): 60 posts at once, 20
+    MessageSids each posted three times (Twilio retrying slow answers) — every post 200, one
+    event per MessageSid, each processed once."""
+    sids = [f"SM{i:032d}" for i in range(20)]
+    posts = [sms(sid, body=f"Demande {sid[-2:]}", sender=f"+336123456{int(sid[-2:]):02d}") for sid in sids * 3]
+    responses = await asyncio.wait_for(asyncio.gather(*(
+        sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params)) for params in posts)), 60)
+    assert [response.status_code for response in responses] == [200] * len(posts)
+    await sms_stack.drain()
+    async with sms_stack.session() as session:
+        events = (await session.exec(select(InboundEvent))).all()
+    assert sorted(event.external_id for event in events) == sorted(sids)
+    assert {event.status for event in events} == {"processed"}
+    assert len({event.ticket_id for event in events}) == len(sids)
+
+
+_REFUSE = {
+    "sqlite": ["CREATE TRIGGER refuse_sms BEFORE INSERT ON inbound_event "
+               "BEGIN SELECT RAISE(ABORT, 'disk full'); END"],
+    "postgres": ["CREATE FUNCTION refuse_sms() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+                 "CREATE TRIGGER refuse_sms BEFORE INSERT ON inbound_event FOR EACH ROW EXECUTE FUNCTION refuse_sms()"],
+}
+
+
+async def _execute(stack: Stack, statements: list[str]) -> None:
+    from sqlalchemy import text
+
+    async with stack.session() as session:
+        for statement in statements:
+            await session.exec(text(statement))  # type: ignore[call-overload]
+        await session.commit()
+
+
+async def test_a_database_failure_answers_every_waiting_post_503_and_a_retry_stores_them(
+        sms_stack: Stack, backend: str) -> None:
+    """The database refuses the inserts (a trigger raising, as a full disk would): every post
+    waiting on the batch gets a 503 (Twilio may retry), none a 200 and none is left hanging,
+    nothing is stored; once the database is back, the same posts are stored, once each."""
+    posts = [sms(f"SM{i:032x}") for i in range(25)]
+
+    async def post_all() -> list[int]:
+        responses = await asyncio.wait_for(asyncio.gather(*(
+            sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params)) for params in posts)), 60)
+        return [response.status_code for response in responses]
+
+    await _execute(sms_stack, _REFUSE[backend])
+    assert await post_all() == [503] * len(posts)
+    assert await _events(sms_stack) == 0
+    await _execute(sms_stack, ["DROP TRIGGER refuse_sms" + (" ON inbound_event" if backend == "postgres" else "")])
+    assert await post_all() == [200] * len(posts)
+    await sms_stack.drain()
+    async with sms_stack.session() as session:
+        events = (await session.exec(select(InboundEvent))).all()
+    assert sorted(event.external_id for event in events) == sorted(params["MessageSid"] for params in posts)
+    assert {event.status for event in events} == {"processed"}
