@@ -196,3 +196,13 @@ async def test_a_database_failure_answers_every_waiting_post_503_and_a_retry_sto
         events = (await session.exec(select(InboundEvent))).all()
     assert sorted(event.external_id for event in events) == sorted(params["MessageSid"] for params in posts)
     assert {event.status for event in events} == {"processed"}
+
+
+@pytest.mark.parametrize("url", [PUBLIC + PATH, "https://guichet.ville.example:443" + PATH])
+async def test_a_signature_of_the_url_with_or_without_its_port_is_accepted(sms_stack: Stack, url: str) -> None:
+    """Twilio signs the URL it called with or without the port (its SDK accepts either); the
+    webhook tries the form without first and the other only when that fails."""
+    params = sms("SM" + "f" * 32)
+    response = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params, url=url))
+    assert response.status_code == 200
+    assert await _events(sms_stack) == 1
