@@ -46,6 +46,7 @@ class Batcher(Generic[T, R]):
                 batch, self._waiting = self._waiting[:self._max_size], self._waiting[self._max_size:]
                 try:
                     outcomes = await self._flush([item for item, _ in batch])
+                    settled = list(zip(batch, outcomes, strict=True))  # a short answer fails them all
                 except Exception as exc:
                     for _, future in batch:
                         _settle(future, _failed(exc))
@@ -54,7 +55,7 @@ class Batcher(Generic[T, R]):
                     for _, future in batch:
                         future.cancel()
                     raise
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                for (_, future), outcome in settled:
                     _settle(future, outcome)
         finally:
             self._runner = None

@@ -206,3 +206,16 @@ async def test_a_signature_of_the_url_with_or_without_its_port_is_accepted(sms_s
     response = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params, url=url))
     assert response.status_code == 200
     assert await _events(sms_stack) == 1
+
+
+async def test_a_message_sid_with_a_nul_character_is_a_400_and_does_not_fail_its_batch(sms_stack: Stack) -> None:
+    """PostgreSQL's text refuses NUL: such a MessageSid (only an unsigned local setup or a
+    holder of the token could send one) is refused alone, before it can fail the batch it
+    would share with other posts."""
+    bad, good = sms("SM\x00" + "0" * 31), sms("SM" + "1" * 32)
+    responses = await asyncio.gather(*(sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params))
+                                       for params in (bad, good)))
+    assert [response.status_code for response in responses] == [400, 200]
+    assert "MessageSid" in responses[0].text
+    async with sms_stack.session() as session:
+        assert [event.external_id for event in (await session.exec(select(InboundEvent))).all()] == [good["MessageSid"]]
