@@ -52,7 +52,7 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
     import uvicorn
 
     from app.logs import configure_logging
-    from app.main import create_app
+    from app.main import create_app, freeze_startup_heap
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -73,8 +73,9 @@ def serve(host: Annotated[str, typer.Option(help="interface to listen on")] = "1
         uvicorn.run("app.main:create_served_app", factory=True, workers=workers, host=host, port=port,
                     log_config=None, proxy_headers=True, access_log=False)
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True,
-                access_log=False)
+    app = create_app(settings)
+    freeze_startup_heap()
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, access_log=False)
 
 
 @cli.command()

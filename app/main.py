@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -44,6 +45,7 @@ from app.web import web_router
 from app.web.sessions import csrf_config, load_secret_key, session_config, session_store
 from app.web.survey import survey_comment, survey_page
 from app.web.throttle import Throttle
+from app.webhooks import SmsRecorder
 
 log = logging.getLogger("guichet.app")
 WEB = Path(__file__).parent / "web"
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                                       poll_mail=bool(settings.imap_mailboxes)))
             watchers = MailWatchers(ctx)
             watchers.start()
+        app.state.sms_recorder = SmsRecorder(app.state.ack_database, app.state.queue)
         app.state.throttle = Throttle(app.state.redis)
         if sessions_redis is None:
             Path(settings.session_dir).mkdir(parents=True, exist_ok=True)
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await app.state.sms_recorder.close()
             if ticker is not None:
                 ticker.cancel()
             if watchers is not None:
@@ -141,9 +145,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 
 
+def freeze_startup_heap() -> None:
+    """Leave what the process built at startup (modules, tables, the app: most of its heap) out
+    of the cyclic garbage collector's full passes. Each full pass walked all of it (190,000
+    objects: 100–150 ms with the whole server stopped, measured with gc.callbacks), once every
+    few thousand webhooks under load, which is the closed loop's p99. For a server process only:
+    frozen objects are never freed."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_served_app() -> Litestar:
     """`guichet serve --workers N`: what each uvicorn process runs (settings from the
     environment, logging set up in that process)."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 from uuid import uuid4
 
@@ -38,14 +38,35 @@ async def enqueue_after_commit(queue: JobQueue, function: str, record_id: int, *
                     function, record_id, type(exc).__name__)
 
 
-# arq's enqueue_job in one Redis round trip instead of three (WATCH + EXISTS, then MULTI…EXEC):
-# the same keys, the same "skip when the job or its result exists" check, atomic in Redis. The
-# job body is arq's own serialisation, so arq's worker runs it as if arq had enqueued it.
+async def enqueue_all_after_commit(queue: JobQueue, function: str, record_ids: Sequence[int]) -> None:
+    """enqueue_after_commit for many records: on Redis in one round trip."""
+    jobs = [((record_id,), f"{function}:{record_id}") for record_id in record_ids]
+    try:
+        if isinstance(queue, ArqQueue):
+            await queue.enqueue_many(function, jobs)
+        else:
+            for args, job_id in jobs:
+                await queue.enqueue(function, *args, job_id=job_id)
+    except Exception as exc:
+        log.warning("could not enqueue %s for %d records (%s); the sweep will pick them up",
+                    function, len(jobs), type(exc).__name__)
+
+
+# arq's enqueue_job in one Redis round trip instead of three (WATCH + EXISTS, then MULTI…EXEC),
+# for any number of jobs: the same keys, the same "skip when the job or its result exists"
+# check, atomic in Redis. KEYS: the queue, then each job's key and result key; ARGV: four per
+# job (expiry, arq's own serialisation of the job, score, id), so arq's worker runs them as if
+# arq had enqueued them.
 _ENQUEUE_SCRIPT = """
-if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
-redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
-redis.call('zadd', KEYS[3], ARGV[3], ARGV[4])
-return 1
+local queued = 0
+for i = 0, (#KEYS - 1) / 2 - 1 do
+  if redis.call('exists', KEYS[2 + 2 * i], KEYS[3 + 2 * i]) == 0 then
+    redis.call('psetex', KEYS[2 + 2 * i], ARGV[1 + 4 * i], ARGV[2 + 4 * i])
+    redis.call('zadd', KEYS[1], ARGV[3 + 4 * i], ARGV[4 + 4 * i])
+    queued = queued + 1
+  end
+end
+return queued
 """
 
 
@@ -57,16 +78,23 @@ class ArqQueue:
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
                       defer_seconds: float | None = None) -> None:
-        # 0 back from the script means a job with this id exists: the work is already asked for.
-        # arq's job keys are global to the Redis database: scope ids by queue, so that two
-        # installations (or a re-created database) sharing a Redis never skip each other's jobs.
-        scoped = f"{self.queue_name}:{job_id}" if job_id else uuid4().hex
+        await self.enqueue_many(function, [(args, job_id)], defer_seconds=defer_seconds)
+
+    async def enqueue_many(self, function: str, jobs: Sequence[tuple[tuple[Any, ...], str | None]], *,
+                           defer_seconds: float | None = None) -> None:
+        """Each job (its arguments, its id) once: a job whose id exists is already asked for."""
+        keys, argv = [self.queue_name], []
         enqueued_ms = timestamp_ms()
         defer_ms = to_ms(defer_seconds) or 0
-        job = serialize_job(function, args, {}, None, enqueued_ms, serializer=self.redis.job_serializer)
-        await self._enqueue_script(
-            keys=[job_key_prefix + scoped, result_key_prefix + scoped, self.queue_name],
-            args=[defer_ms + self.redis.expires_extra_ms, job, enqueued_ms + defer_ms, scoped])
+        for args, job_id in jobs:
+            # arq's job keys are global to the Redis database: scope ids by queue, so that two
+            # installations (or a re-created database) sharing a Redis never skip each other's jobs.
+            scoped = f"{self.queue_name}:{job_id}" if job_id else uuid4().hex
+            keys += [job_key_prefix + scoped, result_key_prefix + scoped]
+            argv += [defer_ms + self.redis.expires_extra_ms,
+                     serialize_job(function, args, {}, None, enqueued_ms, serializer=self.redis.job_serializer),
+                     enqueued_ms + defer_ms, scoped]
+        await self._enqueue_script(keys=keys, args=argv)
 
 
 class InProcessQueue:

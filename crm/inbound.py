@@ -1,6 +1,7 @@
 """The raw inbound log: stored first, interpreted later, never dropped."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -85,25 +86,33 @@ async def record_inbound_fast(connection: AsyncConnection, *, channel: str, exte
 class DriverConnection(Protocol):
     """A PostgreSQL driver connection (asyncpg's): what record_inbound_returning needs of it."""
 
-    async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
 
 
 _INSERT_RETURNING = (
     "INSERT INTO inbound_event (channel, external_id, payload, status, attempts, received_at) "
-    "VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id")
-_FIND_ID = "SELECT id FROM inbound_event WHERE channel = $1 AND external_id = $2"
+    "SELECT $1, external_id, payload, $4, 0, $5 FROM unnest($2::text[], $3::bytea[]) AS t(external_id, payload) "
+    "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id, external_id")
+_FIND_IDS = "SELECT id, external_id FROM inbound_event WHERE channel = $1 AND external_id = ANY($2::text[])"
 
 
-async def record_inbound_returning(connection: DriverConnection, *, channel: str, external_id: str,
-                                   payload: bytes) -> tuple[int, bool]:
-    """record_inbound_fast's statement on a PostgreSQL driver connection in autocommit (committed
-    when this returns): SQLAlchemy's Core costs ~0.6 ms of CPU per call above the driver alone
-    (0.8–0.9 vs 0.22–0.26 ms measured), a quarter of a webhook answer. Returns (event id, created)."""
-    event_id = await connection.fetchval(_INSERT_RETURNING, channel, external_id, payload,
-                                         InboundStatus.PENDING.value, utcnow())
-    if event_id is not None:
-        return event_id, True
-    return await connection.fetchval(_FIND_ID, channel, external_id), False
+async def record_inbound_returning(connection: DriverConnection, *, channel: str,
+                                   events: Sequence[tuple[str, bytes]]) -> dict[str, tuple[int, bool]]:
+    """record_inbound_fast's statement for many events at once (external id, payload; the ids
+    distinct), on a PostgreSQL driver connection in autocommit: one INSERT, one commit, whatever
+    their number (a SELECT more when some were recorded before). SQLAlchemy's Core costs ~0.6 ms
+    of CPU per call above the driver alone, a quarter of a webhook answer. Returns external id →
+    (event id, created)."""
+    external_ids = [external_id for external_id, _ in events]
+    rows = await connection.fetch(_INSERT_RETURNING, channel, external_ids, [payload for _, payload in events],
+                                  InboundStatus.PENDING.value, utcnow())
+    recorded = {row[1]: (row[0], True) for row in rows}
+    if len(recorded) < len(external_ids):
+        # Conflicts with committed rows (PostgreSQL waits for a concurrent insert to end, and this
+        # statement's snapshot predates it: a second statement sees it).
+        repeats = [external_id for external_id in external_ids if external_id not in recorded]
+        recorded.update((row[1], (row[0], False)) for row in await connection.fetch(_FIND_IDS, channel, repeats))
+    return recorded
 
 
 async def get_inbound(session: AsyncSession, event_id: int, *, for_update: bool = False) -> InboundEvent:

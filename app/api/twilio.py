@@ -1,15 +1,16 @@
 """Twilio's webhooks: verify, record raw (or apply a status), commit, enqueue, answer at once."""
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from litestar import Request, Response, post
 from litestar.background_tasks import BackgroundTask
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ServiceUnavailableException
 from litestar.params import HeaderParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.queue import enqueue_after_commit
+from app.batches import BatchFailed
 from app.registry import STATUS_CALLBACK_PATH
 from app.settings import Settings
 from app.webhooks import (
@@ -18,7 +19,6 @@ from app.webhooks import (
     WebhookDisabled,
     apply_twilio_status,
     public_url,
-    record_twilio_sms,
     verify_twilio,
 )
 
@@ -39,18 +39,29 @@ async def _signed_body(request: Request, settings: Settings, signature: str | No
 
 @post("/webhooks/twilio/sms", tags=["webhooks"], status_code=200, media_type="text/xml",
       summary="Twilio's incoming SMS webhook (signed with X-Twilio-Signature)")
-async def twilio_sms(request: Request, signature: Signature = None) -> Response[str]:
-    """Twilio waits on this answer: verify, one autocommit INSERT on a driver connection, answer. The
-    event is committed before the 200; the job is asked for once the answer is sent (one Redis
-    round trip Twilio need not wait on), and if that enqueue is lost — the process stops in
-    between, Redis is down — the sweep finds the pending event. The queue and settings come
-    from the app's state, not from dependency injection: Litestar resolves several dependencies
-    in an anyio task group, a tenth of this route's CPU in py-spy."""
+async def twilio_sms(request: Request) -> Response[str]:
+    """Twilio waits on this answer: verify, record (app.webhooks.SmsRecorder: concurrent posts
+    share one INSERT and one commit), answer; the event is committed before the 200, its job is
+    asked for without Twilio waiting on Redis. A batch the database refused: 503, nothing of it
+    stored, Twilio may retry. The recorder and settings come from the app's state and the
+    signature from the raw headers, not from dependency injection and parameter parsing:
+    Litestar resolves several dependencies in an anyio task group, and parses every header to
+    find one, a quarter of this route's CPU in py-spy."""
     state = request.app.state
-    recorded = await record_twilio_sms(state.ack_database, await _signed_body(request, state.settings, signature))
-    enqueue = (BackgroundTask(enqueue_after_commit, state.queue, "process_inbound", recorded.event_id)
-               if recorded.created else None)
-    return Response(EMPTY_TWIML, media_type="text/xml", background=enqueue)
+    signature = next((value.decode("latin-1") for name, value in request.scope["headers"]
+                      if name == b"x-twilio-signature"), None)
+    body = await _signed_body(request, state.settings, signature)
+    try:
+        _, enqueued = await state.sms_recorder.record(body)
+    except BatchFailed as exc:
+        raise ServiceUnavailableException("the SMS could not be stored; try again") from exc
+    # Awaited after the answer is sent, so that the request ends when its job is asked for.
+    return Response(EMPTY_TWIML, media_type="text/xml",
+                    background=BackgroundTask(_await, enqueued) if enqueued is not None else None)
+
+
+async def _await(future: asyncio.Future[None]) -> None:
+    await future
 
 
 @post(STATUS_CALLBACK_PATH, tags=["webhooks"], status_code=200, media_type="text/xml",

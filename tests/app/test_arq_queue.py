@@ -40,3 +40,22 @@ async def test_a_job_is_queued_once_per_id_as_arq_would_queue_it() -> None:
         keys = [key async for key in redis.scan_iter(f"arq:*:{name}:*")]
         await redis.delete(name, *keys)
         await redis.aclose()
+
+
+async def test_many_jobs_are_queued_in_one_call_each_once() -> None:
+    """The SMS webhook asks for a batch's jobs in one round trip: each job as enqueue would
+    queue it, the ones already queued or already run (a result left) skipped, the rest kept."""
+    redis = ArqRedis.from_url(REDIS_URL)
+    name = f"guichet-test:{uuid.uuid4().hex[:8]}"
+    try:
+        queue = ArqQueue(redis, name)
+        await queue.enqueue("process_inbound", 2, job_id="process_inbound:2")
+        await redis.set(f"arq:result:{name}:process_inbound:4", b"x")
+        await queue.enqueue_many("process_inbound", [((i,), f"process_inbound:{i}") for i in range(1, 6)])
+        jobs = sorted(await redis.queued_jobs(queue_name=name), key=lambda job: job.args)
+        assert [(job.function, job.args, job.job_id) for job in jobs] == [
+            ("process_inbound", (i,), f"{name}:process_inbound:{i}") for i in (1, 2, 3, 5)]
+    finally:
+        keys = [key async for key in redis.scan_iter(f"arq:*:{name}:*")]
+        await redis.delete(name, *keys)
+        await redis.aclose()

@@ -137,3 +137,85 @@ async def test_a_database_connection_dropped_under_the_webhook_is_retried_and_th
     async with sms_stack.session() as session:
         event = (await session.exec(select(InboundEvent))).one()
     assert event.external_id == params["MessageSid"] and event.payload == urlencode(params).encode()
+
+
+async def test_concurrent_posts_with_repeated_sids_are_each_answered_and_stored_once(sms_stack: Stack) -> None:
+    """The webhook groups concurrent posts into one insert (group commit): 60 posts at once, 20
+    MessageSids each posted three times (Twilio retrying slow answers) — every post 200, one
+    event per MessageSid, each processed once."""
+    sids = [f"SM{i:032d}" for i in range(20)]
+    posts = [sms(sid, body=f"Demande {sid[-2:]}", sender=f"+336123456{int(sid[-2:]):02d}") for sid in sids * 3]
+    responses = await asyncio.wait_for(asyncio.gather(*(
+        sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params)) for params in posts)), 60)
+    assert [response.status_code for response in responses] == [200] * len(posts)
+    await sms_stack.drain()
+    async with sms_stack.session() as session:
+        events = (await session.exec(select(InboundEvent))).all()
+    assert sorted(event.external_id for event in events) == sorted(sids)
+    assert {event.status for event in events} == {"processed"}
+    assert len({event.ticket_id for event in events}) == len(sids)
+
+
+_REFUSE = {
+    "sqlite": ["CREATE TRIGGER refuse_sms BEFORE INSERT ON inbound_event "
+               "BEGIN SELECT RAISE(ABORT, 'disk full'); END"],
+    "postgres": ["CREATE FUNCTION refuse_sms() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+                 "CREATE TRIGGER refuse_sms BEFORE INSERT ON inbound_event FOR EACH ROW EXECUTE FUNCTION refuse_sms()"],
+}
+
+
+async def _execute(stack: Stack, statements: list[str]) -> None:
+    from sqlalchemy import text
+
+    async with stack.session() as session:
+        for statement in statements:
+            await session.exec(text(statement))  # type: ignore[call-overload]
+        await session.commit()
+
+
+async def test_a_database_failure_answers_every_waiting_post_503_and_a_retry_stores_them(
+        sms_stack: Stack, backend: str) -> None:
+    """The database refuses the inserts (a trigger raising, as a full disk would): every post
+    waiting on the batch gets a 503 (Twilio may retry), none a 200 and none is left hanging,
+    nothing is stored; once the database is back, the same posts are stored, once each."""
+    posts = [sms(f"SM{i:032x}") for i in range(25)]
+
+    async def post_all() -> list[int]:
+        responses = await asyncio.wait_for(asyncio.gather(*(
+            sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params)) for params in posts)), 60)
+        return [response.status_code for response in responses]
+
+    await _execute(sms_stack, _REFUSE[backend])
+    assert await post_all() == [503] * len(posts)
+    assert await _events(sms_stack) == 0
+    await _execute(sms_stack, ["DROP TRIGGER refuse_sms" + (" ON inbound_event" if backend == "postgres" else "")])
+    assert await post_all() == [200] * len(posts)
+    await sms_stack.drain()
+    async with sms_stack.session() as session:
+        events = (await session.exec(select(InboundEvent))).all()
+    assert sorted(event.external_id for event in events) == sorted(params["MessageSid"] for params in posts)
+    assert {event.status for event in events} == {"processed"}
+
+
+@pytest.mark.parametrize("url", [PUBLIC + PATH, "https://guichet.ville.example:443" + PATH])
+async def test_a_signature_of_the_url_with_or_without_its_port_is_accepted(sms_stack: Stack, url: str) -> None:
+    """Twilio signs the URL it called with or without the port (its SDK accepts either); the
+    webhook tries the form without first and the other only when that fails."""
+    params = sms("SM" + "f" * 32)
+    response = await sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params, url=url))
+    assert response.status_code == 200
+    assert await _events(sms_stack) == 1
+
+
+async def test_a_message_sid_with_a_nul_character_is_a_400_and_does_not_fail_its_batch(sms_stack: Stack) -> None:
+    """PostgreSQL's text refuses NUL: such a MessageSid (only an unsigned local setup or a
+    holder of the token could send one) is refused alone, before it can fail the batch it
+    would share with other posts."""
+    bad, good = sms("SM\x00" + "0" * 31), sms("SM" + "1" * 32)
+    responses = await asyncio.gather(*(sms_stack.client.post(PATH, content=urlencode(params), headers=signed(params))
+                                       for params in (bad, good)))
+    assert [response.status_code for response in responses] == [400, 200]
+    assert "MessageSid" in responses[0].text
+    async with sms_stack.session() as session:
+        assert [event.external_id for event in (await session.exec(select(InboundEvent))).all()] == [good["MessageSid"]]
