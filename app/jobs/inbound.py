@@ -23,7 +23,7 @@ from crm.models import ContactKind, InboundStatus, Message, Ticket
 from crm.normalise import normalise_phone
 from crm.opt_outs import lift_opt_out, record_opt_out
 from crm.reply_address import tokens_in
-from crm.tickets import find_inbound_message, latest_status_event
+from crm.tickets import defer_events, find_inbound_message, latest_status_event, write_events
 from crm.types import Channel, InboundMessage
 from replies.dispatch import record_bounce
 from replies.models import Step
@@ -60,13 +60,16 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
             event = await get_inbound(session, event_id, for_update=True)
             if event.status != InboundStatus.PENDING.value:
                 return f"already {event.status}"
+            timeline = defer_events(session)  # the event's timeline in one INSERT at the end
             try:
                 handled = await _handle(session, ctx, event)
             except Quarantine as exc:
+                write_events(session, [])  # its intake was rolled back: nothing happened
                 mark_quarantined(event, str(exc))
                 await session.commit()
                 log.warning("inbound event %s quarantined: %s", event_id, str(exc).split(":", 1)[0])
                 return "quarantined"
+            write_events(session, timeline)
             await session.commit()
     except IntegrityError:
         # The message is stored already: by a concurrent run of this event, or from another
@@ -99,11 +102,14 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
         hold_loaded(session)
         events = await lock_pending(session, event_ids)
         batch = Batch()
+        timeline: list = []  # the events' timeline events, written by one INSERT at the end
         for event in events:
             event_id = event.id  # read now: a rolled-back savepoint expires what it changed
+            deferred = defer_events(session)  # dropped with the savepoint if it rolls back
             try:
                 async with session.begin_nested():
                     handled = await _handle(session, ctx, event, batch)
+                timeline += deferred
             except Quarantine as exc:  # rolled back to its savepoint, and with it any lock it took
                 batch.routing.forget()
                 mark_quarantined(event, str(exc))
@@ -116,6 +122,7 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 continue
             handled_all.append(handled)
             outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+        write_events(session, timeline)
         await session.commit()
     for handled in handled_all:
         await _enqueue_after_commit(ctx, handled)
@@ -181,6 +188,7 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
                 default_region=settings.default_region,
                 threading=threading_policy(settings),
                 attachment_policy=attachment_policy(settings),
+                acknowledged_here=True,
             )
     except (ParseError, DomainError) as exc:
         raise Quarantine(f"{type(exc).__name__}: {exc}") from exc
@@ -193,7 +201,8 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
     # half-taken-in, and one commit instead of three. Their own jobs (assign_ticket,
     # acknowledge_message) remain the sweep's way to finish older work.
     await assign(session, ingested.ticket_id, routing_config(settings),
-                 roster=batch.routing if batch else None, new_ticket=ingested.new_ticket)
+                 roster=batch.routing if batch else None, new_ticket=ingested.new_ticket,
+                 new_citizen=ingested.new_citizen)
     delivery_id = await _acknowledge_if_awaited(session, settings, ingested,
                                                 batch.templates if batch else None)
     handled = Handled("processed", _send(delivery_id))
@@ -308,9 +317,9 @@ async def _resolved_on_the_spot(session: Any, ingested: Ingested, message: Inbou
 
 async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested,
                                   templates: TemplateCache | None = None) -> int | None:
-    message = await session.get(Message, ingested.message_id)
-    if not message.awaiting_acknowledgement:
+    if not ingested.awaits_acknowledgement:  # stored as decided already (acknowledged_here)
         return None
+    message = await session.get(Message, ingested.message_id)
     ticket = await session.get(Ticket, ingested.ticket_id)  # locked by the assignment
     return await queue_acknowledgement(session, settings, ticket, message, new_message=True,
                                        find=templates.find if templates else find_template)
