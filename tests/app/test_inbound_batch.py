@@ -185,7 +185,9 @@ async def _outcome(stack: Stack, path: str, ids: list[int], known_ticket_id: int
                 "subject": plain(ticket.subject),
                 "messages": [(m.direction, plain(m.text), m.awaiting_acknowledgement) for m in messages],
                 "timeline": [(e.kind, None if e.kind in ("assigned", "routing") else plain(e.reason))
-                             for e in timeline],
+                             for e in timeline if e.kind != "delivery"],
+                # The send jobs' own events, at whatever moment those jobs ran.
+                "sends": sorted(e.reason for e in timeline if e.kind == "delivery"),
                 "acknowledgements": sorted(plain(d.to) for d in deliveries),
             }
     return view
@@ -223,5 +225,6 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
     assert batch["tickets"]["t2"]["related"] == ["known"]  # the stranger's: new, linked
     assert batch["tickets"]["t4"]["acknowledgements"] == []  # the auto-reply is never answered
     assert batch["tickets"]["t5"]["acknowledgements"] == ["karim@example.org"]  # once, not for the reply
+    assert batch["tickets"]["t5"]["sends"] == ["kept in the outbox: no email transport configured"]
     reasons = [reason for kind, reason in batch["tickets"]["known"]["timeline"] if kind == "message_in"]
     assert "In-Reply-To" in reasons[1] and "reply address" in reasons[2]
