@@ -45,6 +45,7 @@ class Handled:
 
     outcome: str
     after_commit: list[tuple[str, int, str]] = field(default_factory=list)  # (job, id, job id)
+    processed: tuple[int, int] | None = None  # (ticket id, message id) for a batch to mark at its end
 
 
 class Quarantine(Exception):
@@ -103,6 +104,7 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
         events = await lock_pending(session, event_ids)
         batch = Batch()
         timeline: list = []  # the events' timeline events, written by one INSERT at the end
+        taken_in: list = []  # and the events taken in, marked so by one UPDATE
         for event in events:
             event_id = event.id  # read now: a rolled-back savepoint expires what it changed
             deferred = defer_events(session)  # dropped with the savepoint if it rolls back
@@ -110,6 +112,8 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 async with session.begin_nested():
                     handled = await _handle(session, ctx, event, batch)
                 timeline += deferred
+                if handled.processed:
+                    taken_in.append((event, handled.processed))
             except Quarantine as exc:  # rolled back to its savepoint, and with it any lock it took
                 batch.routing.forget()
                 mark_quarantined(event, str(exc))
@@ -122,6 +126,8 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 continue
             handled_all.append(handled)
             outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+        for event, (ticket_id, message_id) in taken_in:
+            mark_processed(event, ticket_id=ticket_id, message_id=message_id)
         write_events(session, timeline)
         await session.commit()
     for handled in handled_all:
@@ -192,7 +198,8 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
             )
     except (ParseError, DomainError) as exc:
         raise Quarantine(f"{type(exc).__name__}: {exc}") from exc
-    mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
+    if batch is None:  # a batch marks its events at its end: one UPDATE for all
+        mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
     if batch is not None and not ingested.new_ticket:  # a reopened ticket counts in its agent's load again
         batch.routing.recount()
     # Resolved at the desk: the citizen may still be told (the survey), as for any status change.
@@ -205,7 +212,7 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
                  new_citizen=ingested.new_citizen)
     delivery_id = await _acknowledge_if_awaited(session, settings, ingested,
                                                 batch.templates if batch else None)
-    handled = Handled("processed", _send(delivery_id))
+    handled = Handled("processed", _send(delivery_id), processed=(ingested.ticket_id, ingested.message_id))
     if resolved_here is not None:
         handled.after_commit.append(("notify_status_change", resolved_here, f"notify_status_change:{resolved_here}"))
     if message.metadata.get("media"):  # MMS: fetched apart, so a slow download holds nothing up
