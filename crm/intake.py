@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
 from crm.duplicates import file_duplicate
-from crm.identity import identify_citizen
+from crm.identity import identify_citizen, lock_keys_of
 from crm.language import detect_language
 from crm.models import AccessRecord, EventKind, InboundEvent, TicketStatus
 from crm.normalise import normalise_address, normalise_email, normalise_phone
@@ -49,7 +49,7 @@ async def ingest_message(
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
                                  language=language, citizen_id=message.citizen_id,
-                                 name_is_reliable=message.channel is not Channel.EMAIL)
+                                 name_is_reliable=_name_is_reliable(message))
     for other_id, score, reasons in who.suspected_duplicates:  # the resolver was unsure: ask an agent
         await file_duplicate(session, who.citizen.id, other_id, score=score, reasons=list(reasons))
     sender_phone = _reply_address(message, default_region) if message.channel is Channel.SMS else None
@@ -97,6 +97,16 @@ async def ingest_message(
                            reason="no acknowledgement sent: resolved on the spot")
     return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket, new_citizen=who.created,
                     awaits_acknowledgement=bool(awaits and not resolved_here))
+
+
+def _name_is_reliable(message: InboundMessage) -> bool:
+    return message.channel is not Channel.EMAIL  # an email's display name is whatever it says
+
+
+def sender_lock_keys(message: InboundMessage, default_region: str) -> list[str]:
+    """The identity locks ingest_message takes for this message's sender: a batch takes those of
+    all its messages at once (crm.identity.lock_identities)."""
+    return lock_keys_of(message.sender, default_region=default_region, name_is_reliable=_name_is_reliable(message))
 
 
 def _reply_address(message: InboundMessage, default_region: str) -> str | None:
