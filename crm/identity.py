@@ -229,20 +229,54 @@ async def follow_tombstones(session: AsyncSession, citizen: Citizen) -> Citizen:
     return citizen
 
 
-async def _lock_keys(session: AsyncSession, keys: list[str]) -> None:
+async def _lock_keys(session: AsyncSession, keys: list[str]) -> set[int]:
     """Serialise identification per identifier and per blocking key until commit, so that two
     messages from one new person (or from two look-alikes), processed at once, see each other:
     one citizen, or two and a question — never two strangers that should have been compared.
 
     PostgreSQL: transaction-scoped advisory locks, all taken by one statement in a fixed order
-    (no deadlock). SQLite: every write transaction already holds the database lock.
+    (no deadlock); none taken again that lock_identities took for this transaction. SQLite:
+    every write transaction already holds the database lock. The lock ids taken.
     """
     if session.bind is None or session.bind.dialect.name != "postgresql" or not keys:
-        return
-    ids = sorted({int.from_bytes(hashlib.sha256(f"identity:{key}".encode()).digest()[:8], "big", signed=True)
-                  for key in keys})
-    await session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k "
-                               "ORDER BY k"), {"ids": ids})
+        return set()
+    held = session.info.get(HELD_LOCKS)
+    ids = {int.from_bytes(hashlib.sha256(f"identity:{key}".encode()).digest()[:8], "big", signed=True)
+           for key in keys}
+    if held is not None and held[0] is session.sync_session.get_transaction():
+        ids -= held[1]
+    if ids:
+        await session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k "
+                                   "ORDER BY k"), {"ids": sorted(ids)})
+    return ids
+
+
+HELD_LOCKS = "crm.identity.held_locks"  # (the transaction, the lock ids it holds)
+
+
+def _sender_identity(sender: Sender, default_region: str,
+                     name_is_reliable: bool) -> tuple[list[tuple[str, str, str]], Person]:
+    record = IdentityRecord(full_name=sender.name, email=sender.email, phone=sender.phone,
+                            national_id=sender.national_id, address=sender.address,
+                            name_is_reliable=name_is_reliable)
+    return _sender_keys(sender, default_region), person_from_record(record, default_region=default_region)
+
+
+def _lock_names(keys: list[tuple[str, str, str]], person: Person) -> list[str]:
+    return [f"{kind}:{value}" for kind, value, _ in keys] + blocking_keys(person)
+
+
+def lock_keys_of(sender: Sender, *, default_region: str, name_is_reliable: bool = True) -> list[str]:
+    """What identify_citizen locks for this sender: its identifiers and blocking keys."""
+    return _lock_names(*_sender_identity(sender, default_region, name_is_reliable))
+
+
+async def lock_identities(session: AsyncSession, keys: list[str]) -> None:
+    """Take the identity locks of many senders at once (a batch of messages, in one statement),
+    at the top of the transaction: they hold to its commit, and identify_citizen does not take
+    them again. Call it outside any savepoint (a savepoint's rollback would release them)."""
+    ids = await _lock_keys(session, keys)
+    session.info[HELD_LOCKS] = (session.sync_session.get_transaction(), ids)
 
 
 @dataclass(frozen=True)
@@ -265,12 +299,8 @@ async def identify_citizen(
     Contact points the sender gave that the citizen lacks are added, unverified.
     `name_is_reliable`: False for an email's display name (it ranks, it never vetoes)."""
     policy = policy or IdentityPolicy(default_region=default_region)
-    keys = _sender_keys(sender, default_region)
-    record = IdentityRecord(full_name=sender.name, email=sender.email, phone=sender.phone,
-                            national_id=sender.national_id, address=sender.address,
-                            name_is_reliable=name_is_reliable)
-    person = person_from_record(record, default_region=default_region)
-    await _lock_keys(session, [f"{kind}:{value}" for kind, value, _ in keys] + blocking_keys(person))
+    keys, person = _sender_identity(sender, default_region, name_is_reliable)
+    await _lock_keys(session, _lock_names(keys, person))
     citizen = None
     suspected: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
     reason = "new citizen: nobody known matches"

@@ -7,7 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
 from crm.duplicates import file_duplicate
-from crm.identity import identify_citizen
+from crm.identity import identify_citizen, lock_keys_of
 from crm.language import detect_language
 from crm.models import AccessRecord, EventKind, InboundEvent, TicketStatus
 from crm.normalise import normalise_address, normalise_email, normalise_phone
@@ -22,6 +22,8 @@ class Ingested:
     message_id: int
     citizen_id: int
     new_ticket: bool
+    new_citizen: bool = False
+    awaits_acknowledgement: bool = False
 
 
 async def ingest_message(
@@ -34,17 +36,20 @@ async def ingest_message(
     default_region: str,
     threading: ThreadingPolicy = ThreadingPolicy(),
     attachment_policy: AttachmentPolicy | None = None,
+    acknowledged_here: bool = False,
 ) -> Ingested:
     """Identify the sender, thread onto an open ticket or open one, store the message.
 
     The caller has checked the event is still pending under a row lock, and
     the (channel, external id) uniqueness of messages makes a racing second
-    run fail rather than double.
+    run fail rather than double. `acknowledged_here`: the caller decides the acknowledgement
+    in this transaction (Ingested.awaits_acknowledgement says whether one is due), so the
+    message is stored as no longer awaiting one rather than updated a moment later.
     """
     language = message.metadata.get("language")
     who = await identify_citizen(session, message.sender, default_region=default_region,
                                  language=language, citizen_id=message.citizen_id,
-                                 name_is_reliable=message.channel is not Channel.EMAIL)
+                                 name_is_reliable=_name_is_reliable(message))
     for other_id, score, reasons in who.suspected_duplicates:  # the resolver was unsure: ask an agent
         await file_duplicate(session, who.citizen.id, other_id, score=score, reasons=list(reasons))
     sender_phone = _reply_address(message, default_region) if message.channel is Channel.SMS else None
@@ -74,21 +79,34 @@ async def ingest_message(
     if message.metadata.get("forwarded_by"):
         how += f"; forwarded in by {message.metadata['forwarded_by']}, filed as the original sender's"
     # Auto-replies and bounces are kept on the ticket but never answered: no mail loops.
+    awaits = new_ticket and not message.metadata.get("auto_reply")
+    resolved_here = new_ticket and message.metadata.get("resolved_on_the_spot") and message.metadata.get("logged_by")
     stored = await add_inbound_message(session, ticket, who.citizen.id, message, how, thread.alternatives,
                                        meta={"reply_to": _reply_address(message, default_region)},
-                                       awaiting_acknowledgement=new_ticket and not message.metadata.get("auto_reply"))
+                                       awaiting_acknowledgement=awaits and not acknowledged_here)
     if message.attachments and attachment_policy is not None:
         await store_attachments(session, stored.id, message.attachments, attachment_policy)
     if message.metadata.get("logged_by"):  # an agent wrote into this citizen's record
         session.add(AccessRecord(agent_id=int(message.metadata["logged_by"]), action="log_contact",
                                  subject_type="citizen", subject_id=who.citizen.id))
-    if new_ticket and message.metadata.get("resolved_on_the_spot") and message.metadata.get("logged_by"):
+    if resolved_here:
         await resolve_at_desk(session, ticket, int(message.metadata["logged_by"]))
         # The citizen has their answer: "we will handle it" would be wrong; the receipt says enough.
         stored.awaiting_acknowledgement = False
         await record_event(session, ticket.id, EventKind.NOTE,
                            reason="no acknowledgement sent: resolved on the spot")
-    return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket)
+    return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket, new_citizen=who.created,
+                    awaits_acknowledgement=bool(awaits and not resolved_here))
+
+
+def _name_is_reliable(message: InboundMessage) -> bool:
+    return message.channel is not Channel.EMAIL  # an email's display name is whatever it says
+
+
+def sender_lock_keys(message: InboundMessage, default_region: str) -> list[str]:
+    """The identity locks ingest_message takes for this message's sender: a batch takes those of
+    all its messages at once (crm.identity.lock_identities)."""
+    return lock_keys_of(message.sender, default_region=default_region, name_is_reliable=_name_is_reliable(message))
 
 
 def _reply_address(message: InboundMessage, default_region: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,9 +66,48 @@ async def record_event(
         actor_id=actor_id,
         data=data or {},
     )
-    # Not flushed here: events go out with the next flush, many rows in one INSERT.
-    session.add(event)
+    deferred = session.info.get(DEFERRED_EVENTS)
+    if deferred is None:  # not flushed here: events go out with the next flush
+        session.add(event)
+    else:
+        deferred.append(event)
     return event
+
+
+DEFERRED_EVENTS = "crm.tickets.deferred_events"
+
+
+def defer_events(session: AsyncSession) -> list[TicketEvent]:
+    """From now on, timeline events recorded in this session wait in the returned list instead
+    of going out with the next flush: the caller adds them (write_events), all in one INSERT,
+    or drops them with the work they describe. Nothing in the transaction may need their ids
+    meanwhile (a status change, which does, writes the waiting ones and itself at once)."""
+    deferred: list[TicketEvent] = []
+    session.info[DEFERRED_EVENTS] = deferred
+    return deferred
+
+
+def write_events(session: AsyncSession, events: list[TicketEvent]) -> None:
+    """Stop deferring, and add these events (in their order: ids follow it) to the session."""
+    session.info.pop(DEFERRED_EVENTS, None)
+    session.add_all(events)
+
+
+async def latest_event(session: AsyncSession, ticket_id: int) -> TicketEvent | None:
+    """The ticket's last timeline event, deferred ones included."""
+    for event in reversed(session.info.get(DEFERRED_EVENTS) or []):
+        if event.ticket_id == ticket_id:
+            return event
+    return (await session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+        .order_by(col(TicketEvent.id).desc()).limit(1))).first()
+
+
+def _write_deferred(session: AsyncSession) -> None:
+    deferred = session.info.get(DEFERRED_EVENTS)
+    if deferred:
+        session.add_all(deferred)
+        deferred.clear()
 
 
 async def open_ticket(
@@ -96,10 +135,21 @@ async def open_ticket(
     )
     session.add(ticket)
     await session.flush()
+    inspect(ticket).info[OPENED_IN] = session.sync_session.get_transaction()
     await record_event(session, ticket.id, EventKind.CREATED, reason=reason, **_logged_by(origin),
                        data={"channel": origin.channel.value, "category_id": category_id,
                              **({"related_ticket_id": related_ticket_id} if related_ticket_id else {})})
     return ticket
+
+
+OPENED_IN = "crm.tickets.opened_in"
+
+
+def _touch(session: AsyncSession, ticket: Ticket) -> None:
+    """Its latest activity is now. A ticket opened in this transaction is as fresh as it gets:
+    no UPDATE for microseconds (the first message and its acknowledgement would write two)."""
+    if inspect(ticket).info.get(OPENED_IN) is not session.sync_session.get_transaction():
+        ticket.updated_at = utcnow()
 
 
 def _logged_by(message: InboundMessage) -> dict[str, Any]:
@@ -163,7 +213,7 @@ async def add_inbound_message(
         awaiting_acknowledgement=awaiting_acknowledgement,
     )
     session.add(row)
-    ticket.updated_at = utcnow()
+    _touch(session, ticket)
     await session.flush()
     await record_event(session, ticket.id, EventKind.MESSAGE_IN, reason=reason,
                        **(_logged_by(message) or {"actor_type": "citizen", "actor_id": citizen_id}),
@@ -196,7 +246,7 @@ async def add_outbound_message(
         rfc_message_id=rfc_message_id,
     )
     session.add(row)
-    ticket.updated_at = utcnow()
+    _touch(session, ticket)
     await session.flush()
     await record_event(session, ticket.id, EventKind.MESSAGE_OUT, reason=reason, actor_type=actor_type,
                        actor_id=actor_id, data={"message_id": row.id, "channel": channel, **meta})
@@ -361,6 +411,8 @@ async def set_status(
     event = await record_event(session, ticket.id, EventKind.STATUS_CHANGED, reason=reason,
                                actor_type=actor_type, actor_id=actor_id,
                                data={"from": previous, "to": status.value, **(data or {})})
+    _write_deferred(session)  # its id is needed now, and ids follow the timeline's order
+    session.add(event)
     await session.flush()
     return event
 

@@ -1,6 +1,7 @@
 """Move a delivery through its states; the job around it owns the commits and the network call."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
@@ -68,10 +69,12 @@ async def _on_timeline(session: AsyncSession, delivery: Delivery, reason: str) -
     )
 
 
-async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: bool) -> OutboundMessage | None:
+async def claim_delivery(session: AsyncSession, delivery_id: int, *,
+                         transports: Collection[str]) -> OutboundMessage | None:
     """Mark the delivery `sending` and return what to send; None when there is nothing to send.
 
-    With no transport for its channel the delivery is held in the outbox instead.
+    With no transport for its channel (`transports`: the channels that have one) the delivery
+    is held in the outbox instead.
     Commit before sending, so that a second run sees `sending` and leaves it alone.
     """
     delivery = await _locked(session, delivery_id)
@@ -97,7 +100,7 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *, can_send: b
                          f"not sent: {delivery.to} opted out of {delivery.channel} (STOP)")
         await propose_fallback(session, delivery)
         return None
-    if not can_send:
+    if delivery.channel not in transports:
         await _set_state(session, delivery, DeliveryState.HELD,
                          f"kept in the outbox: no {delivery.channel} transport configured")
         return None

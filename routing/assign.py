@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
 from crm.columns import utcnow
-from crm.models import OPEN_STATUS_SQL, OPEN_STATUSES, Citizen, EventKind, Ticket, TicketEvent
+from crm.models import OPEN_STATUS_SQL, OPEN_STATUSES, Citizen, EventKind, Ticket
 from routing.calendar import BusinessCalendar
 from routing.models import Agent, AgentSkill, AgentTeam, Category, Skill, Team, TicketRouting
 from routing.policy import (AgentProfile, Decision, RoutingRules, TicketNeed, choose_agent, language_required,
@@ -53,7 +53,7 @@ async def ticket_context(session: AsyncSession, ticket: Ticket, config: RoutingC
                          new_ticket: bool = False) -> TicketContext:
     """Load (and on first sight create) the ticket's routing state: team, SLA due times.
     `new_ticket`: created in the caller's transaction, so it has none yet and nobody else can
-    create it (the row goes out with the next flush)."""
+    create it (the row is returned, not added: the caller adds it once complete)."""
     category = await session.get(Category, ticket.category_id) if ticket.category_id else None
     skill = await session.get(Skill, category.skill_id) if category and category.skill_id else None
     routing = None if new_ticket else await session.get(TicketRouting, ticket.id)
@@ -67,9 +67,7 @@ async def ticket_context(session: AsyncSession, ticket: Ticket, config: RoutingC
         routing = TicketRouting(ticket_id=ticket.id, team_id=team_id,
                                 waiting_since=None if ticket.assignee_id else ticket.created_at,
                                 first_response_due_at=due.first_response, resolution_due_at=due.resolution)
-        if new_ticket:
-            session.add(routing)
-        else:
+        if not new_ticket:  # a new ticket's row: the caller adds it when it is complete
             try:
                 async with session.begin_nested():
                     session.add(routing)
@@ -78,13 +76,15 @@ async def ticket_context(session: AsyncSession, ticket: Ticket, config: RoutingC
     return TicketContext(ticket, category, skill.slug if skill else None, team, routing, calendar)
 
 
-async def ticket_need(session: AsyncSession, context: TicketContext, now: datetime) -> TicketNeed:
+async def ticket_need(session: AsyncSession, context: TicketContext, now: datetime, *,
+                      new_citizen: bool = False) -> TicketNeed:
+    """`new_citizen`: created in the caller's transaction, so no agent had a ticket of theirs."""
     ticket, category = context.ticket, context.category
     language = ticket.language
     if language is None:
         citizen = await session.get(Citizen, ticket.citizen_id)
         language = citizen.language if citizen else None
-    previous = (await session.exec(
+    previous = None if new_citizen else (await session.exec(
         select(Ticket.assignee_id)
         .where(Ticket.citizen_id == ticket.citizen_id, Ticket.id != ticket.id,
                col(Ticket.assignee_id).is_not(None))
@@ -239,21 +239,20 @@ class RosterCache:
 async def _record_once(session: AsyncSession, ticket_id: int, kind: EventKind, reason: str,
                        data: dict | None = None) -> None:
     """Waiting and relaxation notes are written when they change, not at every sweep."""
-    last = (await session.exec(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
-        .order_by(col(TicketEvent.id).desc()).limit(1))).first()
+    last = await tickets.latest_event(session, ticket_id)
     if last is None or last.kind != kind.value or last.reason != reason:
         await tickets.record_event(session, ticket_id, kind, reason=reason, data=data or {})
 
 
 async def assign_ticket(session: AsyncSession, ticket_id: int, config: RoutingConfig = RoutingConfig(),
                         now: datetime | None = None, *, roster: RosterCache | None = None,
-                        new_ticket: bool = False) -> Decision | None:
+                        new_ticket: bool = False, new_citizen: bool = False) -> Decision | None:
     """Assign an open, unassigned ticket; None when there was nothing to do.
 
     `new_ticket`: the caller created it in this transaction, so its row is ours already (no
-    lock to take) and it has no routing state yet. `roster`: agents shared by the tickets of
-    one transaction (RosterCache)."""
+    lock to take) and it has no routing state yet (its row is written with the outcome: one
+    INSERT, no UPDATE after). `new_citizen`: so was its citizen (no previous agent to look
+    for). `roster`: agents shared by the tickets of one transaction (RosterCache)."""
     now = now or utcnow()
     ticket = await session.get(Ticket, ticket_id) if new_ticket else None
     if ticket is None:
@@ -263,7 +262,7 @@ async def assign_ticket(session: AsyncSession, ticket_id: int, config: RoutingCo
     context = await ticket_context(session, ticket, config, new_ticket=new_ticket)
     if context.routing.escalated:
         return None  # in the supervisors' queue: a person decides
-    need = await ticket_need(session, context, now)
+    need = await ticket_need(session, context, now, new_citizen=new_citizen)
     stage = stage_for(need, config.rules)
     if stage != context.routing.stage:
         context.routing.stage = stage
@@ -274,6 +273,8 @@ async def assign_ticket(session: AsyncSession, ticket_id: int, config: RoutingCo
     else:
         profiles_now = await roster_for(session, need, stage, now, config, lock=True)
     decision = choose_agent(need, profiles_now, config.rules)
+    if new_ticket:
+        session.add(context.routing)
     if decision.agent_id is None:
         await _record_once(session, ticket.id, EventKind.UNASSIGNED, decision.reason, {"stage": stage})
         return decision
@@ -297,9 +298,9 @@ async def lock_agent_profile(session: AsyncSession, agent_id: int, now: datetime
 
 async def give_ticket(session: AsyncSession, context: TicketContext, agent_id: int, *, reason: str,
                       data: dict, actor_type: str = "system", actor_id: int | None = None) -> None:
+    context.routing.waiting_since = None  # before the flush below: in the same statements
     await tickets.set_assignee(session, context.ticket, agent_id, reason=reason, data=data,
                                actor_type=actor_type, actor_id=actor_id)
-    context.routing.waiting_since = None
 
 
 def _relaxation_note(stage: str, need: TicketNeed) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import hold_loaded
 from app.jobs.acknowledge import queue_acknowledgement
@@ -17,13 +17,14 @@ from app.settings import attachment_policy, routing_config, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, lock_pending, mark_handled, mark_processed, mark_quarantined
-from crm.intake import Ingested, ingest_message
+from crm.identity import lock_identities
+from crm.intake import Ingested, ingest_message, sender_lock_keys
 from crm.language import known_language
 from crm.models import ContactKind, InboundStatus, Message, Ticket
 from crm.normalise import normalise_phone
 from crm.opt_outs import lift_opt_out, record_opt_out
 from crm.reply_address import tokens_in
-from crm.tickets import find_inbound_message, latest_status_event
+from crm.tickets import defer_events, find_inbound_message, latest_status_event, write_events
 from crm.types import Channel, InboundMessage
 from replies.dispatch import record_bounce
 from replies.models import Step
@@ -45,6 +46,7 @@ class Handled:
 
     outcome: str
     after_commit: list[tuple[str, int, str]] = field(default_factory=list)  # (job, id, job id)
+    processed: tuple[int, int] | None = None  # (ticket id, message id) for a batch to mark at its end
 
 
 class Quarantine(Exception):
@@ -60,13 +62,16 @@ async def process_inbound(ctx: dict[str, Any], event_id: int) -> str:
             event = await get_inbound(session, event_id, for_update=True)
             if event.status != InboundStatus.PENDING.value:
                 return f"already {event.status}"
+            timeline = defer_events(session)  # the event's timeline in one INSERT at the end
             try:
                 handled = await _handle(session, ctx, event)
             except Quarantine as exc:
+                write_events(session, [])  # its intake was rolled back: nothing happened
                 mark_quarantined(event, str(exc))
                 await session.commit()
                 log.warning("inbound event %s quarantined: %s", event_id, str(exc).split(":", 1)[0])
                 return "quarantined"
+            write_events(session, timeline)
             await session.commit()
     except IntegrityError:
         # The message is stored already: by a concurrent run of this event, or from another
@@ -98,12 +103,19 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
     async with ctx["sessionmaker"]() as session:
         hold_loaded(session)
         events = await lock_pending(session, event_ids)
-        batch = Batch()
+        batch = Batch(parsed=_parse_all(ctx, events))
+        await _lock_senders(session, ctx["settings"], list(batch.parsed.values()))
+        timeline: list = []  # the events' timeline events, written by one INSERT at the end
+        taken_in: list = []  # and the events taken in, marked so by one UPDATE
         for event in events:
             event_id = event.id  # read now: a rolled-back savepoint expires what it changed
+            deferred = defer_events(session)  # dropped with the savepoint if it rolls back
             try:
                 async with session.begin_nested():
                     handled = await _handle(session, ctx, event, batch)
+                timeline += deferred
+                if handled.processed:
+                    taken_in.append((event, handled.processed))
             except Quarantine as exc:  # rolled back to its savepoint, and with it any lock it took
                 batch.routing.forget()
                 mark_quarantined(event, str(exc))
@@ -116,6 +128,9 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 continue
             handled_all.append(handled)
             outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+        for event, (ticket_id, message_id) in taken_in:
+            mark_processed(event, ticket_id=ticket_id, message_id=message_id)
+        write_events(session, timeline)
         await session.commit()
     for handled in handled_all:
         await _enqueue_after_commit(ctx, handled)
@@ -141,11 +156,39 @@ class Batch:
     routing: RosterCache = field(default_factory=RosterCache)
     templates: TemplateCache = field(default_factory=TemplateCache)
     agents: dict[str, Agent] | None = None  # by email: who may forward a citizen's mail in
+    parsed: dict[int, InboundMessage] = field(default_factory=dict)  # by event id, parsed up front
 
     async def agent_by_email(self, session: Any, email: str) -> Agent | None:
         if self.agents is None:
             self.agents = await agents_by_email(session)
         return self.agents.get(email.strip().lower())
+
+
+def _parse_all(ctx: dict[str, Any], events: list[Any]) -> dict[int, InboundMessage]:
+    """The batch's events parsed once, up front (pure), so that their senders' identity locks
+    can be taken together. One that does not parse is left out: _handle parses it again, and
+    quarantines it or leaves it to its own job, as for any event."""
+    parsed = {}
+    for event in events:
+        parser = ctx["parsers"].get(event.channel)
+        try:
+            if parser is not None:
+                parsed[event.id] = parser.parse(event.payload)
+        except Exception:  # _handle meets it again and decides
+            continue
+    return parsed
+
+
+async def _lock_senders(session: Any, settings: Any, messages: list[InboundMessage]) -> None:
+    """The identity locks of every sender of the batch, in one statement instead of one per event.
+    In a savepoint of its own: if it fails (a deadlock with another batch), each event takes its
+    own locks as it would alone."""
+    keys = [key for message in messages for key in sender_lock_keys(message, settings.default_region)]
+    try:
+        async with session.begin_nested():
+            await lock_identities(session, keys)
+    except DBAPIError as exc:
+        log.warning("identity locks of a batch not taken together: %s", type(exc).__name__)
 
 
 async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | None = None) -> Handled:
@@ -155,7 +198,8 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
     try:
         if parser is None:
             raise ParseError(f"no parser for channel {event.channel}")
-        message = await _filed_for_whom(session, parser, event.payload, parser.parse(event.payload),
+        parsed = batch.parsed.pop(event.id, None) if batch else None
+        message = await _filed_for_whom(session, parser, event.payload, parsed or parser.parse(event.payload),
                                         enabled=settings.agent_forwards,
                                         find_agent=batch.agent_by_email if batch else find_agent_by_email)
         if message.metadata.get("keyword") in OPT_OUT_KEYWORDS:
@@ -181,10 +225,12 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
                 default_region=settings.default_region,
                 threading=threading_policy(settings),
                 attachment_policy=attachment_policy(settings),
+                acknowledged_here=True,
             )
     except (ParseError, DomainError) as exc:
         raise Quarantine(f"{type(exc).__name__}: {exc}") from exc
-    mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
+    if batch is None:  # a batch marks its events at its end: one UPDATE for all
+        mark_processed(event, ticket_id=ingested.ticket_id, message_id=ingested.message_id)
     if batch is not None and not ingested.new_ticket:  # a reopened ticket counts in its agent's load again
         batch.routing.recount()
     # Resolved at the desk: the citizen may still be told (the survey), as for any status change.
@@ -193,10 +239,11 @@ async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | 
     # half-taken-in, and one commit instead of three. Their own jobs (assign_ticket,
     # acknowledge_message) remain the sweep's way to finish older work.
     await assign(session, ingested.ticket_id, routing_config(settings),
-                 roster=batch.routing if batch else None, new_ticket=ingested.new_ticket)
+                 roster=batch.routing if batch else None, new_ticket=ingested.new_ticket,
+                 new_citizen=ingested.new_citizen)
     delivery_id = await _acknowledge_if_awaited(session, settings, ingested,
                                                 batch.templates if batch else None)
-    handled = Handled("processed", _send(delivery_id))
+    handled = Handled("processed", _send(delivery_id), processed=(ingested.ticket_id, ingested.message_id))
     if resolved_here is not None:
         handled.after_commit.append(("notify_status_change", resolved_here, f"notify_status_change:{resolved_here}"))
     if message.metadata.get("media"):  # MMS: fetched apart, so a slow download holds nothing up
@@ -308,9 +355,9 @@ async def _resolved_on_the_spot(session: Any, ingested: Ingested, message: Inbou
 
 async def _acknowledge_if_awaited(session: Any, settings: Any, ingested: Ingested,
                                   templates: TemplateCache | None = None) -> int | None:
-    message = await session.get(Message, ingested.message_id)
-    if not message.awaiting_acknowledgement:
+    if not ingested.awaits_acknowledgement:  # stored as decided already (acknowledged_here)
         return None
+    message = await session.get(Message, ingested.message_id)
     ticket = await session.get(Ticket, ingested.ticket_id)  # locked by the assignment
     return await queue_acknowledgement(session, settings, ticket, message, new_message=True,
                                        find=templates.find if templates else find_template)

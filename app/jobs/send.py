@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Awaitable, Callable
 
+from app.db import hold_loaded
 from channels.base import ChannelError, RetryLater
 from crm.columns import utcnow
 from replies import dispatch
@@ -20,24 +21,23 @@ def backoff_seconds(attempt: int, base: float) -> float:
 async def send_delivery(ctx: dict[str, Any], delivery_id: int) -> str:
     senders = ctx["senders"]
     async with ctx["sessionmaker"]() as session:
+        hold_loaded(session)  # the row claim_delivery locked is read again below, not re-selected
+        outbound = await dispatch.claim_delivery(session, delivery_id, transports=senders.keys())
         delivery = await session.get(Delivery, delivery_id)
         if delivery is None:
             return "no such delivery"
-        outbound = await dispatch.claim_delivery(session, delivery_id,
-                                                 can_send=delivery.channel in senders)
         attempts = delivery.attempts
+        # Sent already, or blocked (STOP) or held just now: the next may go.
+        follower = await dispatch.next_in_order(session, delivery_id) if outbound is None else None
         await session.commit()
-    if outbound is None:  # sent already, or blocked (STOP) or held just now: the next may go
-        await _send_next_in_order(ctx, delivery_id)
+    if outbound is None:
+        await _enqueue_follower(ctx, delivery_id, follower)
         return "nothing to send"
     try:
         provider_id = await senders[outbound.channel.value].send(outbound)
     except RetryLater as exc:
         if attempts >= ctx["settings"].send_max_attempts:
-            async with ctx["sessionmaker"]() as session:
-                await dispatch.give_up(session, delivery_id, str(exc))
-                await session.commit()
-            await _send_next_in_order(ctx, delivery_id)
+            await _finish(ctx, delivery_id, lambda session: dispatch.give_up(session, delivery_id, str(exc)))
             return "dead letter"
         delay = exc.delay_seconds or backoff_seconds(attempts, ctx["settings"].send_retry_base_seconds)
         async with ctx["sessionmaker"]() as session:
@@ -50,23 +50,26 @@ async def send_delivery(ctx: dict[str, Any], delivery_id: int) -> str:
         log.info("delivery %s deferred %.0fs after attempt %s", delivery_id, delay, attempts)
         return "retry"
     except ChannelError as exc:
-        async with ctx["sessionmaker"]() as session:
-            await dispatch.record_failure(session, delivery_id, str(exc), permanent=True,
-                                          error_code=exc.code)
-            await session.commit()
-        await _send_next_in_order(ctx, delivery_id)
+        await _finish(ctx, delivery_id, lambda session: dispatch.record_failure(
+            session, delivery_id, str(exc), permanent=True, error_code=exc.code))
         return "failed"
-    async with ctx["sessionmaker"]() as session:
-        await dispatch.record_sent(session, delivery_id, provider_id)
-        await session.commit()
-    await _send_next_in_order(ctx, delivery_id)
+    await _finish(ctx, delivery_id, lambda session: dispatch.record_sent(session, delivery_id, provider_id))
     return "sent"
 
 
-async def _send_next_in_order(ctx: dict[str, Any], delivery_id: int) -> None:
-    """This one has left (or failed for good): the one waiting for it goes now (the survey
-    after the resolution). Its own job may have run already and found it waiting."""
+async def _finish(ctx: dict[str, Any], delivery_id: int,
+                  record: Callable[[Any], Awaitable[None]]) -> None:
+    """Record how the send ended and, in the same transaction, find the delivery that waited for
+    this one to leave (the survey after the resolution): it goes next, enqueued after commit."""
     async with ctx["sessionmaker"]() as session:
+        hold_loaded(session)  # next_in_order reads the row record() just locked
+        await record(session)
         follower = await dispatch.next_in_order(session, delivery_id)
+        await session.commit()
+    await _enqueue_follower(ctx, delivery_id, follower)
+
+
+async def _enqueue_follower(ctx: dict[str, Any], delivery_id: int, follower: int | None) -> None:
+    """Its own job may have run already and found it waiting."""
     if follower is not None:
         await ctx["queue"].enqueue("send_delivery", follower, job_id=f"send_delivery:{follower}:after:{delivery_id}")

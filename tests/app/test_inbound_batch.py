@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import func, select, text, update
 
-from app.jobs import process_inbound_batch
-from crm.models import InboundEvent, Message, Ticket
+from app.jobs import process_inbound, process_inbound_batch
+from crm.models import InboundEvent, Message, Ticket, TicketEvent
 from replies.models import Delivery
 from routing.models import Agent
 from tests.app.test_pipeline import _record, job_context
@@ -119,3 +119,112 @@ async def test_a_failure_after_the_intake_rolls_back_that_event_only(stack: Stac
         acknowledgements = (await session.exec(select(func.count()).select_from(Delivery))).one()
     assert {e.status for e in events} == {"processed"} and len(tickets) == 3
     assert all(t.assignee_id is not None for t in tickets) and acknowledgements == 3
+
+
+def _mix(path: str, known_id: str, token: str, reference: str) -> list[tuple[str, bytes]]:
+    """One of each case issue 3 names, for one path (addresses and Message-IDs marked with it)."""
+    def mail(name: str, sender: str, subject: str, body: str, headers: str = "") -> tuple[str, bytes]:
+        return f"{path}:{name}", email(f"{name}-{path}", sender=sender, subject=subject, body=body,
+                                       headers=headers)
+
+    known = f"Louise Martin <known-{path}@example.org>"
+    return [
+        mail("new", f"Nadia Amrani <nadia-{path}@example.org>", "Acte de naissance",
+             "Bonjour, il me faut un acte de naissance."),
+        mail("in-reply-to", known, "Re: Carte grise", "Voici la pièce manquante.",
+             f"In-Reply-To: <{known_id}>\r\nReferences: <{known_id}>\r\n"),
+        mail("token", known, "Encore une question", "Et pour le duplicata ?",
+             f"Cc: mairie+{token}@ville.fr\r\n"),
+        mail("stranger", f"Intrus <stranger-{path}@example.org>", f"Re: [{reference}] votre dossier",
+             "Je réponds pour mon voisin."),
+        mail("known-new", known, "Inscription cantine", "Bonjour, pour inscrire mon fils à la cantine."),
+        mail("auto", f"Bureau <away-{path}@example.org>", "Absence du bureau",
+             "Je suis absent jusqu'au lundi 9 mars.", "Auto-Submitted: auto-replied\r\n"),
+        (f"{path}:broken", b"this is not an email, only a line of text"),
+        mail("first", f"Karim <karim-{path}@example.org>", "Nid de poule", "Rue Hugo, devant le 12."),
+        mail("second", f"Karim <karim-{path}@example.org>", "Re: Nid de poule", "Il s'agrandit.",
+             f"In-Reply-To: <first-{path}@client.example>\r\n"),
+    ]
+
+
+async def _outcome(stack: Stack, path: str, ids: list[int], known_ticket_id: int) -> dict:
+    """What the path left, with what differs by construction written out: ids, references, the
+    path's mark in addresses, and which agent got which ticket (the second path finds other
+    loads)."""
+    async with stack.session() as session:
+        events = {e.id: e for e in (await session.exec(select(InboundEvent).where(InboundEvent.id.in_(ids)))).all()}
+        label = {known_ticket_id: "known"}
+        for event_id in ids:
+            if events[event_id].ticket_id is not None:
+                label.setdefault(events[event_id].ticket_id, f"t{len(label)}")
+        tickets = {t.id: t for t in (await session.exec(select(Ticket).where(Ticket.id.in_(label)))).all()}
+        names = {t.reference: label[t.id] for t in tickets.values()}
+        for agent in (await session.exec(select(Agent))).all():  # the second path finds other loads
+            names |= {agent.name: "<agent>", agent.name.split()[0]: "<agent>"}
+
+        def plain(value: str | None) -> str | None:
+            if value is None:
+                return None
+            for reference, name in names.items():
+                value = value.replace(reference, name)
+            return value.replace(f"-{path}@", "@").replace(tickets[known_ticket_id].reply_token, "<token>")
+
+        view = {"events": [(events[i].status, label.get(events[i].ticket_id), (events[i].error or "")[:40])
+                           for i in ids], "tickets": {}}
+        for ticket_id, name in label.items():
+            ticket = tickets[ticket_id]
+            messages = (await session.exec(select(Message).where(Message.ticket_id == ticket_id)
+                                           .order_by(Message.id))).all()
+            timeline = (await session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+                                           .order_by(TicketEvent.created_at, TicketEvent.id))).all()
+            deliveries = (await session.exec(select(Delivery).where(Delivery.ticket_id == ticket_id))).all()
+            view["tickets"][name] = {
+                "status": ticket.status, "assigned": ticket.assignee_id is not None,
+                "related": [label.get(e.data["related_ticket_id"]) for e in timeline
+                            if e.kind == "created" and "related_ticket_id" in e.data],
+                "subject": plain(ticket.subject),
+                "messages": [(m.direction, plain(m.text), m.awaiting_acknowledgement) for m in messages],
+                "timeline": [(e.kind, None if e.kind in ("assigned", "routing") else plain(e.reason))
+                             for e in timeline if e.kind != "delivery"],
+                # The send jobs' own events, at whatever moment those jobs ran.
+                "sends": sorted(e.reason for e in timeline if e.kind == "delivery"),
+                "acknowledgements": sorted(plain(d.to) for d in deliveries),
+            }
+    return view
+
+
+async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> None:
+    """New and known senders, replies threaded by In-Reply-To, by reply token and (refused) by a
+    stranger's subject reference, a reply to a ticket opened earlier in the same batch, an
+    auto-reply and a broken message: the batch leaves the same tickets, messages, timelines,
+    acknowledgements and quarantine as process_inbound taking each event in turn."""
+    ctx = {**job_context(stack), "settings": stack.settings.model_copy(update={"reply_address": "mairie@ville.fr"})}
+    outcomes = {}
+    for path in ("single", "batch"):
+        first = email(f"known1-{path}", sender=f"Louise Martin <known-{path}@example.org>", subject="Carte grise",
+                      body="Bonjour, je voudrais refaire ma carte grise.")
+        assert await process_inbound(ctx, await _record_email(stack, first, f"{path}:known1")) == "processed"
+        async with stack.session() as session:
+            known = (await session.exec(select(Ticket).order_by(Ticket.id.desc()))).first()
+        ids = [await _record_email(stack, payload, external_id)
+               for external_id, payload in _mix(path, f"known1-{path}@client.example", known.reply_token,
+                                                known.reference)]
+        if path == "single":
+            assert [await process_inbound(ctx, i) for i in ids].count("processed") == 8
+        else:
+            assert await process_inbound_batch(ctx, ids) == {"processed": 8, "quarantined": 1}
+        await stack.drain()  # the acknowledgements' send jobs
+        outcomes[path] = await _outcome(stack, path, ids, known.id)
+
+    assert outcomes["batch"] == outcomes["single"]
+    batch = outcomes["batch"]
+    # What issue 3 asks of each case, so that "the same" is also "right".
+    assert [status for status, _, _ in batch["events"]] == ["processed"] * 6 + ["quarantined"] + ["processed"] * 2
+    assert [ticket for _, ticket, _ in batch["events"]] == ["t1", "known", "known", "t2", "t3", "t4", None, "t5", "t5"]
+    assert batch["events"][6][2].startswith("ParseError")
+    assert batch["tickets"]["t2"]["related"] == ["known"]  # the stranger's: new, linked
+    assert batch["tickets"]["t4"]["acknowledgements"] == []  # the auto-reply is never answered
+    assert batch["tickets"]["t5"]["acknowledgements"] == ["karim@example.org"]  # once, not for the reply
+    assert batch["tickets"]["t5"]["sends"] == ["kept in the outbox: no email transport configured"]
+    reasons = [reason for kind, reason in batch["tickets"]["known"]["timeline"] if kind == "message_in"]
+    assert "In-Reply-To" in reasons[1] and "reply address" in reasons[2]
