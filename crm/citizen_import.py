@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm.citizen_bulk_load import BulkLoad
 from crm.columns import utcnow
 from crm.errors import InvalidInput
 from crm.identity import MATCH, REVIEW, IdentityPolicy, Resolution, resolve
@@ -237,10 +238,11 @@ async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str,
     return {external_id: citizen_id for external_id, citizen_id in rows.all()}
 
 
-async def insert_citizens(session: AsyncSession, rows: list[Prepared]) -> list[int]:
+async def insert_citizens(session: AsyncSession, rows: list[Prepared], load: BulkLoad | None = None) -> list[int]:
     """Write citizens with their contact points, name words and blocking keys: ids reserved at
     once, then one bulk statement per table straight through the driver (the ORM's per-object
-    work, even Core's per-row parameter handling, would cost more than the database's)."""
+    work, even Core's per-row parameter handling, would cost more than the database's). During
+    a bulk load, rows go where the load says."""
     if not rows:
         return []
     connection = await session.connection()
@@ -260,8 +262,9 @@ async def insert_citizens(session: AsyncSession, rows: list[Prepared]) -> list[i
     await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"), citizens)
     await bulk_insert(session, "contact_point", ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
                       contacts)
-    await bulk_insert(session, "citizen_name_token", ("token", "citizen_id"), tokens)
-    await bulk_insert(session, "identity_key", ("key", "citizen_id"), keys)
+    table = load.table_for if load is not None else _same
+    await bulk_insert(session, table("citizen_name_token"), ("token", "citizen_id"), tokens)
+    await bulk_insert(session, table("identity_key"), ("key", "citizen_id"), keys)
     return ids
 
 
@@ -302,13 +305,16 @@ async def bulk_insert(session: AsyncSession, table: str, columns: tuple[str, ...
     await raw.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-async def import_rows(session: AsyncSession, rows: list[Prepared], report: ImportReport) -> None:
-    """A batch without dedupe: every row not imported before becomes a citizen."""
-    known = await known_external_ids(session, [row.citizen["external_id"] for row in rows
-                                               if row.citizen["external_id"]])
+async def import_rows(session: AsyncSession, rows: list[Prepared], report: ImportReport,
+                      load: BulkLoad | None = None) -> None:
+    """A batch without dedupe: every row not imported before becomes a citizen. A bulk load
+    started on empty tables, and repeats within the file are refused before: nothing to look up
+    (and no index to look it up with)."""
+    known = {} if load is not None else await known_external_ids(
+        session, [row.citizen["external_id"] for row in rows if row.citizen["external_id"]])
     fresh = [row for row in rows if not (row.citizen["external_id"] and row.citizen["external_id"] in known)]
     report.skipped += len(rows) - len(fresh)
-    report.created += len(await insert_citizens(session, fresh))
+    report.created += len(await insert_citizens(session, fresh, load))
 
 
 async def import_row_deduped(session: AsyncSession, row: Row, report: ImportReport, policy: IdentityPolicy,
