@@ -135,7 +135,9 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield None
         return
     # forkserver: workers never inherit the event loop's or the database driver's threads.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    # No cyclic GC there either (see _no_cyclic_gc): it re-walked every chunk's fresh tuples.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                             initializer=gc.disable) as pool:
         yield pool
 
 
@@ -224,7 +226,7 @@ def _account(items: list[Prepared | RowError], report: ImportReport, external_id
     rows: list[Prepared] = []
     for item in items:
         if isinstance(item, Prepared):
-            repeated = external_ids.check(item.line, item.citizen["external_id"], item.raw)
+            repeated = external_ids.check(item.line, item.external_id, item.raw)
             if repeated is None:
                 rows.append(item)
                 report.rows += 1

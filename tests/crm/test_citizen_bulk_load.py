@@ -31,8 +31,7 @@ async def citizen_schema(connection: AsyncConnection) -> dict[str, tuple]:
 
 
 def person(line: int, name: str, keys: list[str]) -> Prepared:
-    citizen = {"full_name": name, "first_name": None, "last_name": None, "birth_date": None, "address": None,
-               "postcode": None, "city": None, "external_id": f"X{line}", "language": None, "alternates": "[]"}
+    citizen = (name, None, None, None, None, None, None, f"X{line}", None, "[]")  # CITIZEN_COLUMNS
     return Prepared(line, {}, citizen, [("email", f"p{line}@example.org", f"p{line}@example.org")],
                     name.lower().split(), keys)
 
