@@ -71,12 +71,14 @@ async def begin_bulk_load(session: AsyncSession) -> BulkLoad | None:
     stay locked until the transaction ends (on SQLite, the whole database is)."""
     connection = await session.connection()
     dialect = connection.dialect.name
+    if not await _empty(session):
+        return None  # without locking anything: a live service's later imports never wait on it
     if dialect == "postgresql":
-        # Taken before looking, so that nobody adds a citizen between the look and the load.
+        # Then look again under the lock: nobody may add a citizen between the look and the load.
         await connection.exec_driver_sql(
             f"LOCK TABLE {', '.join(t.name for t in TABLES)} IN ACCESS EXCLUSIVE MODE")
-    if not await _empty(session):
-        return None
+        if not await _empty(session):
+            return None
     load = BulkLoad(dialect)
     if dialect == "postgresql":
         await connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
