@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load
 from crm.citizen_import import (ExternalIds, ImportReport, Prepared, Row, RowError, errors_csv, import_row_deduped,
                                 import_rows, prepare_chunk, read_csv, read_rows)
 from crm.errors import DomainError
@@ -86,6 +87,9 @@ def import_citizens(
     errors: Annotated[Path | None, typer.Option(help="where bad rows go (default: FILE.errors.csv)")] = None,
     workers: Annotated[int | None, typer.Option(
         help="processes normalising rows (default: one per core for large files; 0: none)")] = None,
+    bulk_load: Annotated[bool, typer.Option(
+        help="into empty citizen tables: the whole file in one transaction, indexes built at the end "
+             "(locks the citizen tables meanwhile); --no-bulk-load commits batch after batch")] = True,
 ) -> None:
     """Import citizens; bad values and rows are reported with their line number, the rest imported."""
     settings = get_settings()
@@ -96,7 +100,11 @@ def import_citizens(
         report = asyncio.run(_import_deduped(file, settings, total=total))
     else:
         with _pool(workers) as pool, _no_cyclic_gc():
-            report = asyncio.run(_import(file, settings, total=total, pool=pool))
+            try:
+                report = asyncio.run(_import(file, settings, total=total, pool=pool, bulk_load=bulk_load))
+            except DomainError as exc:
+                err.print(f"[red]error:[/red] {file}: {exc.message}")
+                raise typer.Exit(2) from None
     errors_path = errors or file.with_name(file.stem + ".errors.csv")
     if report.errors:
         errors_path.write_text(errors_csv(sorted(report.errors, key=lambda e: e.line)), encoding="utf-8")
@@ -127,13 +135,18 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield None
         return
     # forkserver: workers never inherit the event loop's or the database driver's threads.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    # No cyclic GC there either (see _no_cyclic_gc): it re-walked every chunk's fresh tuples.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                             initializer=gc.disable) as pool:
         yield pool
 
 
-async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPoolExecutor | None) -> ImportReport:
+async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPoolExecutor | None,
+                  bulk_load: bool) -> ImportReport:
     """Rows are checked and normalised in worker processes (or a thread) while earlier batches
-    are written: Python's work and the database's overlap."""
+    are written: Python's work and the database's overlap. Into empty citizen tables the whole
+    file is one transaction whose indexes are built at the end (crm.citizen_bulk_load); else
+    each batch is committed as it is written."""
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     report = ImportReport()
@@ -153,21 +166,31 @@ async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPo
             task = progress.add_task("import", total=total, rate="-")
             pending: collections.deque = collections.deque()
             depth = (pool._max_workers + 1) if pool is not None else 1  # noqa: SLF001
-            while True:
-                while len(pending) < depth:
-                    chunk = await asyncio.to_thread(next, chunks, None)
-                    if chunk is None:
+            async with sessions() as session:
+                await _tune_for_sqlite_load(session)
+                load = await begin_bulk_load(session) if bulk_load else None
+                if load is None:
+                    await session.commit()  # let others in between batches
+                while True:
+                    while len(pending) < depth:
+                        chunk = await asyncio.to_thread(next, chunks, None)
+                        if chunk is None:
+                            break
+                        pending.append(submit(chunk))
+                    if not pending:
                         break
-                    pending.append(submit(chunk))
-                if not pending:
-                    break
-                batch = _account(await pending.popleft(), report, external_ids)
-                async with sessions() as session:
-                    await _tune_for_bulk(session)
-                    await import_rows(session, batch, report)
+                    batch = _account(await pending.popleft(), report, external_ids)
+                    await _tune_for_sqlite_load(session)  # a commit may have handed back the connection
+                    await import_rows(session, batch, report, load)
+                    if load is None:
+                        await session.commit()
+                    progress.update(task, completed=report.rows,
+                                    rate=f"{report.rows / max(time.perf_counter() - started, 1e-9):,.0f}")
+                if load is not None:
+                    progress.update(task, description="import (building indexes)")
+                    await finish_bulk_load(session, load)
                     await session.commit()
-                progress.update(task, completed=report.rows,
-                                rate=f"{report.rows / max(time.perf_counter() - started, 1e-9):,.0f}")
+                    progress.update(task, description="import")
         if report.created:
             await _refresh_statistics(engine)
     finally:
@@ -203,7 +226,7 @@ def _account(items: list[Prepared | RowError], report: ImportReport, external_id
     rows: list[Prepared] = []
     for item in items:
         if isinstance(item, Prepared):
-            repeated = external_ids.check(item.line, item.citizen["external_id"], item.raw)
+            repeated = external_ids.check(item.line, item.external_id, item.raw)
             if repeated is None:
                 rows.append(item)
                 report.rows += 1
@@ -251,7 +274,7 @@ async def _import_deduped(file: Path, settings: Settings, *, total: int) -> Impo
     return report
 
 
-async def _tune_for_bulk(session) -> None:
+async def _tune_for_sqlite_load(session) -> None:
     """SQLite's default page cache (2 MB) thrashes on index inserts at random places."""
     connection = await session.connection()
     if connection.dialect.name == "sqlite":

@@ -23,6 +23,8 @@ _SEPARATORS = str.maketrans("", "", " .-()/\u00a0\t")
 _TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
           "fixed_line", "mobile")
 
+_COMMON_FIRST = ("mobile", "fixed_line", *_TYPES[:-2])
+
 Desc = tuple[frozenset[int], re.Pattern]
 
 
@@ -45,7 +47,8 @@ class _Region:
     def __init__(self, metadata) -> None:
         self.country_code: int = metadata.country_code
         self.general = _desc(metadata.general_desc)
-        self.types = [desc for desc in (_desc(getattr(metadata, name)) for name in _TYPES) if desc is not None]
+        # Valid is "some type matches", whatever the order: the types most numbers are, first.
+        self.types = [desc for desc in (_desc(getattr(metadata, name)) for name in _COMMON_FIRST) if desc is not None]
         self.leading_digits = re.compile(metadata.leading_digits) if metadata.leading_digits else None
         # Only a literal "0" trunk prefix (or none) is read here; other rules go to phonenumbers.
         self.plain_prefix = (metadata.national_prefix_transform_rule is None

@@ -2,12 +2,21 @@
 a real CSV, a real database; then what agents see through the API."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import os
+import sqlite3
+import subprocess
+import time
 from pathlib import Path
 
-from tests.app.test_cli import guichet
+import asyncpg
+from sqlalchemy import text
+
+from tests.app.test_cli import GUICHET, guichet
 from tests.conftest import Stack
+from tests.crm.test_citizen_bulk_load import citizen_schema
 
 HEADER = ["external_id", "first_name", "last_name", "email", "phone", "birth_date", "address", "postcode",
           "city", "national_id"]
@@ -131,7 +140,8 @@ async def test_after_a_merge_the_old_name_finds_the_survivor_once(stack: Stack, 
         ["A1", "Nadia", "Bennani", "nadia.b@example.org", "", "1990-04-05", "", "", "", ""],
         ["A2", "Nadia", "Bennani-Squalli", "", "0655443322", "", "", "", "", ""],
     ])
-    assert guichet(stack, "citizens", "import", str(people)).returncode == 0
+    # Batch after batch (what a live service's first import would choose): the same citizens.
+    assert guichet(stack, "citizens", "import", "--no-bulk-load", str(people)).returncode == 0
     headers = {"Authorization": f"Bearer {await stack.token()}"}
     hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "squalli"}, headers=headers)).json()
     (other,) = [hit["id"] for hit in hits["results"]]
@@ -148,3 +158,88 @@ async def test_after_a_merge_the_old_name_finds_the_survivor_once(stack: Stack, 
     query = write_csv(tmp_path / "q.csv", [["Q", "Nadia", "Bennani", "", "06 55 44 33 22", "", "", "", "", ""]])
     line = resolved(stack, query)["Q"]
     assert line["citizen_id"] == survivor
+
+
+async def test_a_first_import_keeps_todays_rules_for_repeated_ids_and_shared_emails(
+        stack: Stack, tmp_path: Path) -> None:
+    """Into empty tables the whole file is one bulk load: a repeated external_id is still refused
+    with its line, a family email still gives two people, and the indexes are all back."""
+    source = write_csv(tmp_path / "family.csv", [
+        ["F1", "Karim", "Tazi", "famille.tazi@example.org", "0611223344", "", "", "", "", ""],
+        ["F2", "Salma", "Tazi", "famille.tazi@example.org", "0611223344", "", "", "", "", ""],
+        ["F1", "Karim", "Tazi", "karim@example.org", "", "", "", "", "", ""],
+    ])
+    async with stack.session() as session:
+        before = await citizen_schema(await session.connection())
+    result = guichet(stack, "citizens", "import", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "created: 2" in result.stdout and "refused: 1" in result.stdout
+    (error,) = csv.DictReader((tmp_path / "family.errors.csv").open(encoding="utf-8"))
+    assert error["line"] == "4" and "already on line 2" in error["error"] and error["imported"] == "no"
+    headers = {"Authorization": f"Bearer {await stack.token()}"}
+    hits = (await stack.client.get("/api/v1/citizens/search", params={"q": "famille.tazi@example.org"},
+                                   headers=headers)).json()
+    assert sorted(hit["full_name"] for hit in hits["results"]) == ["Karim Tazi", "Salma Tazi"]
+    async with stack.session() as session:
+        assert await citizen_schema(await session.connection()) == before
+
+
+def many_people(count: int) -> list[list[str]]:
+    first = ["Nadia", "Youssef", "Marie", "Jean", "Fatima", "Pierre", "Khadija", "Lucas", "Amina", "Hugo"]
+    last = ["Amrani", "Dupont", "Alaoui", "Martin", "Bennani", "Durand", "Tazi", "Moreau", "Idrissi", "Laurent"]
+    return [[f"K{i}", first[i % 10], f"{last[i // 10 % 10]}{i // 100}", f"person{i}@example.org", f"06{i:08d}",
+             f"19{50 + i % 50}-0{1 + i % 9}-1{i % 10}", f"{i % 90 + 1} rue de la Paix", f"{75001 + i % 20}", "Paris",
+             ""] for i in range(count)]
+
+
+async def write_lock_taken(url: str) -> bool:
+    """Whether another connection holds the write lock of the citizen tables (a load is going on)."""
+    if url.startswith("sqlite"):
+        probe = sqlite3.connect(url.split("///", 1)[1], timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        return bool(await connection.fetchval(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = 'identity_key' AND l.mode = 'AccessExclusiveLock' AND l.granted"))
+    finally:
+        await connection.close()
+
+
+async def test_an_import_killed_mid_load_leaves_no_partial_rows_and_every_index(
+        stack: Stack, tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "many.csv", many_people(30_000))
+    async with stack.session() as session:
+        before = await citizen_schema(await session.connection())
+    url = stack.settings.database_url
+    env = {**os.environ, "GUICHET_DATABASE_URL": url}
+    env.pop("GUICHET_REDIS_URL", None)
+    running = await asyncio.create_subprocess_exec(GUICHET, "citizens", "import", "--workers", "0", str(source),
+                                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not await write_lock_taken(url):
+            assert running.returncode is None, "the import ended before it could be interrupted"
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # thousands of rows written by now, none committed
+        assert running.returncode is None, "the import ended before it could be interrupted"
+    finally:
+        if running.returncode is None:
+            running.kill()
+        await running.wait()
+    async with stack.session() as session:
+        for table in ("citizen", "contact_point", "citizen_name_token", "identity_key"):
+            assert (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0, table
+        assert await citizen_schema(await session.connection()) == before
+    again = guichet(stack, "citizens", "import", str(source))
+    assert again.returncode == 0, again.stderr
+    assert "created: 30000" in again.stdout
+

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -16,7 +15,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import make_engine, make_sessionmaker
 from crm import duplicates
 from crm.errors import Conflict, InvalidInput, NotFound
 from crm.identity import get_citizen
@@ -37,16 +35,6 @@ Sessions = async_sessionmaker[AsyncSession]
 # Domain tables a merge changes and an undo must give back exactly. The audit tables
 # (citizen_event, ticket_event, access_record, citizen_merge) are append-only and grow.
 DOMAIN_TABLES = [Citizen, ContactPoint, Ticket, Message, DuplicatePair, CitizenNameToken]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    """Sessions on this test's fresh migrated database (each backend)."""
-    engine = make_engine(database_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def dump(sessions: Sessions) -> dict[str, list[dict[str, Any]]]:

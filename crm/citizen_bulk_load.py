@@ -1,0 +1,137 @@
+"""Citizens loaded into empty tables in one transaction, their indexes built once at the end.
+
+Inserting into a B-tree at random places costs a page search and often a split per entry; an
+index built over a finished table is one sort. An import into an empty database therefore drops
+the secondary indexes, primary keys and foreign keys of the citizen tables, writes every row,
+then builds them again, all in the transaction that writes the rows: DDL is transactional on
+PostgreSQL and SQLite, so a crash or a kill leaves the tables empty with every index in place.
+What is dropped and rebuilt is read from the models' own metadata, never written out here, so
+it cannot drift from the migrations. Rebuilt unique keys and primary keys check every row: a
+duplicate is refused as a whole, with a clear error, and nothing is written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ForeignKeyConstraint, Index, Table, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm.errors import InvalidInput
+from crm.models import Citizen, CitizenNameToken, ContactPoint, IdentityKey
+
+TABLES: tuple[Table, ...] = (Citizen.__table__, ContactPoint.__table__, CitizenNameToken.__table__,  # type: ignore[attr-defined]
+                             IdentityKey.__table__)  # type: ignore[attr-defined]
+# PostgreSQL sorts an index build in this much memory before spilling to disk (this transaction only).
+INDEX_BUILD_MEMORY = "256MB"
+
+
+@dataclass
+class BulkLoad:
+    """What a bulk load took away, to put back before it commits; where the rows go meanwhile."""
+
+    dialect: str
+    indexes: list[Index] = field(default_factory=list)
+    constraints: list[UniqueConstraint | ForeignKeyConstraint] = field(default_factory=list)
+    # SQLite cannot drop a composite primary key: rows of those tables wait in a temporary
+    # table and go in at the end in key order, so the key's B-tree is only ever appended to.
+    staged: dict[str, str] = field(default_factory=dict)
+
+    def table_for(self, table: str) -> str:
+        """Where `insert_citizens` writes the rows of `table` during this load."""
+        return self.staged.get(table, table)
+
+
+def _composite_primary_key(table: Table) -> bool:
+    return len(table.primary_key.columns) > 1
+
+
+def _rebuilt_constraints(table: Table) -> list[UniqueConstraint | ForeignKeyConstraint]:
+    """Keys PostgreSQL rebuilds after the load: unique keys, composite primary keys (a serial id
+    only ever grows: appending to its index is cheap) and foreign keys."""
+    keys: list = [c for c in table.constraints if isinstance(c, UniqueConstraint)]
+    if _composite_primary_key(table):
+        keys.append(table.primary_key)
+    return keys + sorted(table.foreign_key_constraints, key=lambda c: c.name or "")
+
+
+async def _empty(session: AsyncSession) -> bool:
+    connection = await session.connection()
+    for table in TABLES:
+        found = await connection.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1")
+        if found.first() is not None:
+            return False
+    return True
+
+
+async def begin_bulk_load(session: AsyncSession) -> BulkLoad | None:
+    """In the session's transaction: when the citizen tables are empty, take their indexes away
+    and return what to rebuild; else None (the caller imports row batches as usual). The tables
+    stay locked until the transaction ends (on SQLite, the whole database is)."""
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    if not await _empty(session):
+        return None  # without locking anything: a live service's later imports never wait on it
+    if dialect == "postgresql":
+        # Then look again under the lock: nobody may add a citizen between the look and the load.
+        await connection.exec_driver_sql(
+            f"LOCK TABLE {', '.join(t.name for t in TABLES)} IN ACCESS EXCLUSIVE MODE")
+        if not await _empty(session):
+            return None
+    load = BulkLoad(dialect)
+    if dialect == "postgresql":
+        await connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+        for table in TABLES:
+            load.constraints += _rebuilt_constraints(table)
+        # Foreign keys first: a unique key cannot go while a foreign key leans on it.
+        for constraint in sorted(load.constraints, key=lambda c: not isinstance(c, ForeignKeyConstraint)):
+            await connection.execute(DropConstraint(constraint))
+    else:
+        for table in TABLES:
+            if _composite_primary_key(table):
+                stage = f"bulk_{table.name}"
+                columns = ", ".join(f'"{column.name}"' for column in table.columns)
+                await connection.exec_driver_sql(
+                    f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table.name} WHERE 0")
+                load.staged[table.name] = stage
+    for table in TABLES:
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            await connection.execute(DropIndex(index))
+            load.indexes.append(index)
+    return load
+
+
+async def finish_bulk_load(session: AsyncSession, load: BulkLoad) -> None:
+    """Move staged rows in and build every index and key again, in the load's transaction.
+    Raises InvalidInput when the rows break a unique key (the caller rolls back: nothing is
+    written)."""
+    connection = await session.connection()
+    try:
+        for table in TABLES:
+            stage = load.staged.get(table.name)
+            if stage is None:
+                continue
+            columns = ", ".join(f'"{column.name}"' for column in table.columns)
+            order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+            await connection.exec_driver_sql(
+                f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM temp.{stage} ORDER BY {order}")
+            await connection.exec_driver_sql(f"DROP TABLE temp.{stage}")
+        # Unique and primary keys before the foreign keys that need them; indexes in between.
+        for constraint in load.constraints:
+            if not isinstance(constraint, ForeignKeyConstraint):
+                await connection.execute(AddConstraint(constraint))
+        for index in load.indexes:
+            await connection.execute(CreateIndex(index))
+        for constraint in load.constraints:
+            if isinstance(constraint, ForeignKeyConstraint):
+                await connection.execute(AddConstraint(constraint))
+    except IntegrityError as exc:
+        raise InvalidInput("the rows break a uniqueness rule of the citizen tables "
+                           f"({_reason(exc)}); nothing was imported") from None
+
+
+def _reason(exc: IntegrityError) -> str:
+    """The constraint's name and the database's own words, without the row's values."""
+    text = str(exc.orig).splitlines()[0] if exc.orig is not None else "integrity error"
+    return text.split("DETAIL")[0].strip()[:200]
