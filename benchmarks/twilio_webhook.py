@@ -20,6 +20,7 @@ The same loads run against a bare litestar route on the same uvicorn answering e
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import random
 import socket
@@ -215,6 +216,10 @@ async def _measure(server: str, pid: int, base: str, n: int, senders: int, rates
     # Open loop: at most `senders` posts in flight on keep-alive connections would make the client
     # queue them (closed loop again); Twilio opens what it needs, so the client may too.
     poster = Poster(base, connections=max(senders, 200), server_pid=pid)
+    # The client is the measuring instrument: a full pass of its own garbage collector over the
+    # thousands of pending posts would stall it and be counted as the server's latency.
+    gc.collect()
+    gc.disable()
     try:
         await poster.warm_up(_signed_posts(WARM_UP), senders)
         runs = [await poster.closed(server, _signed_posts(n), senders)]
@@ -222,6 +227,7 @@ async def _measure(server: str, pid: int, base: str, n: int, senders: int, rates
             runs.append(await poster.open(server, _signed_posts(int(rate * seconds)), rate, senders, seed=i))
         return runs
     finally:
+        gc.enable()
         await poster.aclose()
 
 
