@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm.errors import Conflict
 from crm.identity import get_citizen
 from crm.models import OPEN_STATUS_SQL, AccessRecord, Citizen, ContactPoint, Ticket
+from crm.opt_outs import opted_out
 
 RECENT_TICKETS = 20
 MAX_MERGE_DEPTH = 64  # as crm.identity follows chains: deeper is a corrupted database
@@ -23,6 +24,7 @@ class CitizenRecord:
     merged_ids: list[int]  # tombstones whose merges lead here, directly or through a chain
     contact_points: list[ContactPoint]
     tickets: list[Ticket]  # every open ticket, then the most recent others; newest first
+    sms_stopped: frozenset[str] = frozenset()  # phones that sent STOP (no SMS to them)
 
     @property
     def followed_merge(self) -> bool:
@@ -52,10 +54,12 @@ async def citizen_record(session: AsyncSession, citizen_id: int, *, agent_id: in
     merged = await merged_citizen_ids(session, citizen.id)
     history = [citizen.id, *merged]
     session.add(AccessRecord(agent_id=agent_id, action="view", subject_type="citizen", subject_id=citizen.id))
+    points = await _contact_points(session, history)
+    phones = [p.value for p in points if p.kind == "phone"]
     return CitizenRecord(
-        citizen=citizen, requested_id=citizen_id, merged_ids=merged,
-        contact_points=await _contact_points(session, history),
+        citizen=citizen, requested_id=citizen_id, merged_ids=merged, contact_points=points,
         tickets=await _open_and_recent_tickets(session, history),
+        sms_stopped=frozenset(await opted_out(session, "sms", phones) if phones else ()),
     )
 
 

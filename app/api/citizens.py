@@ -56,6 +56,7 @@ class ContactPointOut:
     raw_value: str  # as the citizen typed it
     verified: bool
     created_at: datetime
+    opted_out: bool = False  # an SMS STOP from this phone: no SMS is sent to it until START
 
 
 @dataclass
@@ -131,7 +132,8 @@ async def get_citizen_record(citizen_id: int, agent: Agent, db_session: AsyncSes
         full_name=c.full_name, first_name=c.first_name, last_name=c.last_name, birth_date=c.birth_date,
         address=c.address, postcode=c.postcode, city=c.city, language=c.language, external_id=c.external_id,
         created_at=c.created_at, alternates=c.alternates, merged_ids=record.merged_ids,
-        contact_points=[ContactPointOut(p.kind, p.value, p.raw_value, p.verified, p.created_at)
+        contact_points=[ContactPointOut(p.kind, p.value, p.raw_value, p.verified, p.created_at,
+                                        p.kind == "phone" and p.value in record.sms_stopped)
                         for p in record.contact_points],
         tickets=[TicketSummaryOut(t.reference, t.status, t.origin_channel, t.subject, t.created_at)
                  for t in record.tickets],

@@ -37,13 +37,18 @@ async def _nadia(stack: Stack) -> dict:
     }, headers=await _auth(stack, FRONTDESK))
     assert phoned.status_code == 201, phoned.text
     await stack.drain()
+    await _text(stack, "1", "Merci, et le lampadaire aussi.")
+    return {"id": citizen_id, "web": web["reference"], "phone": phoned.json()["reference"]}
+
+
+async def _text(stack: Stack, sid_digit: str, body: str) -> None:
+    """Nadia's phone texts us (the local stack takes unsigned webhooks), the pipeline run."""
     texted = await stack.client.post("/webhooks/twilio/sms", content=urlencode(
-        {"MessageSid": "SM" + "1" * 32, "From": "+33612345678", "To": "+33198765432",
-         "Body": "Merci, et le lampadaire aussi.", "NumMedia": "0"}),
+        {"MessageSid": "SM" + sid_digit * 32, "From": "+33612345678", "To": "+33198765432",
+         "Body": body, "NumMedia": "0"}),
         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert texted.status_code == 200, texted.text
     await stack.drain()
-    return {"id": citizen_id, "web": web["reference"], "phone": phoned.json()["reference"]}
 
 
 async def _auth(stack: Stack, email: str | None = None) -> dict[str, str]:
@@ -158,6 +163,21 @@ async def test_the_record_shows_contact_points_with_their_verification(local: St
     assert [t["reference"] for t in record["tickets"]] == [nadia["phone"], nadia["web"]]  # newest first
     assert {t["channel"] for t in record["tickets"]} == {"phone", "webform"}
     assert all(t["status"] in ("new", "open", "pending") for t in record["tickets"])
+
+
+async def test_the_record_shows_an_sms_stop_on_the_phone_until_start(local: Stack) -> None:
+    nadia = await _nadia(local)
+    headers = await _auth(local, FRONTDESK)
+
+    async def stopped() -> dict[str, bool]:
+        record = (await local.client.get(f"/api/v1/citizens/{nadia['id']}", headers=headers)).json()
+        return {p["kind"]: p["opted_out"] for p in record["contact_points"]}
+
+    assert await stopped() == {"email": False, "phone": False}
+    await _text(local, "2", " Arrêt ")
+    assert await stopped() == {"email": False, "phone": True}
+    await _text(local, "3", "START")
+    assert await stopped() == {"email": False, "phone": False}
 
 
 async def test_a_merged_citizen_leads_to_the_survivor(local: Stack) -> None:
