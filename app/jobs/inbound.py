@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import hold_loaded
-from app.jobs.acknowledge import queue_acknowledgement
+from app.jobs.acknowledge import acknowledge_new_requests, queue_acknowledgement
 from app.queue import enqueue_after_commit
 from app.reply_context import help_context
 from app.settings import attachment_policy, routing_config, threading_policy
@@ -18,13 +18,23 @@ from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, lock_pending, mark_handled, mark_processed, mark_quarantined
 from crm.identity import lock_identities
-from crm.intake import Ingested, ingest_message, sender_lock_keys
+from crm.columns import utcnow
+from crm.intake import (
+    Ingested,
+    NewRequest,
+    ingest_message,
+    new_request,
+    open_new_requests,
+    sender_lock_keys,
+    store_new_requests,
+    unknown_senders,
+)
 from crm.language import known_language
-from crm.models import ContactKind, InboundStatus, Message, Ticket
+from crm.models import ContactKind, InboundStatus, Message, Ticket, TicketEvent
 from crm.normalise import normalise_phone
 from crm.opt_outs import lift_opt_out, record_opt_out
 from crm.reply_address import tokens_in
-from crm.tickets import defer_events, find_inbound_message, latest_status_event, write_events
+from crm.tickets import defer_events, find_inbound_message, insert_rows, latest_status_event, write_events
 from crm.types import Channel, InboundMessage
 from replies.dispatch import record_bounce
 from replies.models import Step
@@ -32,10 +42,10 @@ from replies.outbox import opt_out_confirmation_key, queue_service_delivery
 from replies.survey import parse_score, record_answer, surveyed_ticket
 from replies.templates import TemplateCache, find_template, render
 from routing.agents import agents_by_email, find_agent_by_email
-from routing.assign import RosterCache
+from routing.assign import RosterCache, assign_new_tickets
 from routing.assign import assign_ticket as assign
 from routing.categories import category_by_slug
-from routing.models import Agent
+from routing.models import Agent, TicketRouting
 
 log = logging.getLogger("guichet.jobs.inbound")
 
@@ -104,16 +114,23 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
         hold_loaded(session)
         events = await lock_pending(session, event_ids)
         batch = Batch(parsed=_parse_all(ctx, events))
-        await _lock_senders(session, ctx["settings"], list(batch.parsed.values()))
+        locked = await _lock_senders(session, ctx["settings"], list(batch.parsed.values()))
+        # New requests from unknown senders go in set-based; only under the batch's identity locks.
+        new = await _new_requests(session, ctx, batch, events) if locked else {}
         timeline: list = []  # the events' timeline events, written by one INSERT at the end
         taken_in: list = []  # and the events taken in, marked so by one UPDATE
-        for event in events:
+
+        def done(handled: Handled) -> None:
+            handled_all.append(handled)
+            outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+
+        async def one(event: Any) -> None:
             event_id = event.id  # read now: a rolled-back savepoint expires what it changed
             deferred = defer_events(session)  # dropped with the savepoint if it rolls back
             try:
                 async with session.begin_nested():
                     handled = await _handle(session, ctx, event, batch)
-                timeline += deferred
+                timeline.extend(deferred)
                 if handled.processed:
                     taken_in.append((event, handled.processed))
             except Quarantine as exc:  # rolled back to its savepoint, and with it any lock it took
@@ -125,9 +142,36 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 batch.routing.forget()
                 log.warning("inbound event %s left to its own job: %s", event_id, type(exc).__name__)
                 fallback.append(event_id)
+                return
+            done(handled)
+
+        async def run_of_new(run: list[tuple[Any, NewRequest]]) -> None:
+            """Consecutive new requests, set-based; if that fails, one by one as any event."""
+            if not run:
+                return
+            try:
+                async with session.begin_nested():
+                    delivery_ids = await _take_in_new(session, ctx, batch, [r for _, r in run])
+            except Exception as exc:  # a duplicate message, a deadlock: each event on its own
+                batch.routing.forget()
+                log.warning("%d new requests of a batch taken in one by one: %s", len(run), type(exc).__name__)
+                for event, _ in run:
+                    await one(event)
+                return
+            for (event, r), delivery_id in zip(run, delivery_ids):
+                batch.parsed.pop(event.id, None)
+                taken_in.append((event, (r.ticket["id"], r.message_id)))
+                done(Handled("processed", _send(delivery_id), processed=(r.ticket["id"], r.message_id)))
+
+        run: list[tuple[Any, NewRequest]] = []  # new requests waiting for the next event that is not one
+        for event in events:
+            if event.id in new:
+                run.append((event, new[event.id]))
                 continue
-            handled_all.append(handled)
-            outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+            await run_of_new(run)  # in the events' order: what comes after sees them
+            run = []
+            await one(event)
+        await run_of_new(run)
         for event, (ticket_id, message_id) in taken_in:
             mark_processed(event, ticket_id=ticket_id, message_id=message_id)
         write_events(session, timeline)
@@ -179,7 +223,7 @@ def _parse_all(ctx: dict[str, Any], events: list[Any]) -> dict[int, InboundMessa
     return parsed
 
 
-async def _lock_senders(session: Any, settings: Any, messages: list[InboundMessage]) -> None:
+async def _lock_senders(session: Any, settings: Any, messages: list[InboundMessage]) -> bool:
     """The identity locks of every sender of the batch, in one statement instead of one per event.
     In a savepoint of its own: if it fails (a deadlock with another batch), each event takes its
     own locks as it would alone."""
@@ -189,6 +233,50 @@ async def _lock_senders(session: Any, settings: Any, messages: list[InboundMessa
             await lock_identities(session, keys)
     except DBAPIError as exc:
         log.warning("identity locks of a batch not taken together: %s", type(exc).__name__)
+        return False
+    return True
+
+
+async def _new_requests(session: Any, ctx: dict[str, Any], batch: Batch, events: list[Any]) -> dict[int, NewRequest]:
+    """The batch's events that open a new ticket for a sender nobody is known as, with nothing
+    else to decide (crm.intake.new_request), by event id. Left to the per-event path: a sender
+    or a message that another event of the batch shares (that one may change what this one
+    finds: in order, one by one), an agent's address (a forward to unwrap)."""
+    settings = ctx["settings"]
+    region, policy = settings.default_region, threading_policy(settings)
+    shared: dict[str, int] = {}
+    for message in batch.parsed.values():
+        for key in {*sender_lock_keys(message, region), f"message:{message.channel.value}:{message.external_id}"}:
+            shared[key] = shared.get(key, 0) + 1
+    candidates = []
+    for event in events:
+        message = batch.parsed.get(event.id)
+        request = new_request(event, message, default_region=region, threading=policy) if message else None
+        if request is None or shared[f"message:{message.channel.value}:{message.external_id}"] > 1 \
+                or any(shared[key] > 1 for key in sender_lock_keys(message, region)):
+            continue
+        if settings.agent_forwards and await batch.agent_by_email(session, message.sender.email) is not None:
+            continue
+        candidates.append(request)
+    return {r.event_id: r for r in await unknown_senders(session, candidates)} if candidates else {}
+
+
+async def _take_in_new(session: Any, ctx: dict[str, Any], batch: Batch, requests: list[NewRequest]) -> list[int | None]:
+    """What _handle does for each of these new requests, set-based: citizens, tickets, messages,
+    assignments, routing rows, acknowledgements and timelines by a few multi-row INSERTs. The
+    acknowledgements' delivery ids."""
+    settings = ctx["settings"]
+    await open_new_requests(session, requests, now=utcnow(), default_region=settings.default_region)
+    assigned = await assign_new_tickets(session, [r.ticket for r in requests], routing_config(settings), batch.routing)
+    for r, (_, events) in zip(requests, assigned):
+        r.events += events
+    await store_new_requests(session, requests)
+    routing_rows = [routing | {"ticket_id": r.ticket["id"]} for r, (routing, _) in zip(requests, assigned)]
+    await insert_rows(session, TicketRouting.__table__, routing_rows, returning=False)
+    delivery_ids = await acknowledge_new_requests(session, settings, requests, routing_rows, batch.routing,
+                                                  batch.templates)
+    await insert_rows(session, TicketEvent.__table__, [e for r in requests for e in r.events], returning=False)
+    return delivery_ids
 
 
 async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | None = None) -> Handled:
