@@ -315,6 +315,15 @@ async def unknown_people(session: AsyncSession, people: list[Person]) -> list[bo
             and not any(("key", key) in found for key in blocking_keys(person)) for person in people]
 
 
+async def resolves_to_nobody(session: AsyncSession, person: Person, policy: IdentityPolicy) -> bool:
+    """identify_citizen (no citizen picked) would create a new citizen for this person, with
+    nobody to file as a possible duplicate: its resolution is no match and no candidate reaches
+    the review threshold. Under the person's identity locks, as identify_citizen."""
+    resolution = await resolve(session, person, policy=policy)
+    return not (resolution.decision == MATCH and resolution.citizen_id is not None) and not any(
+        c.score >= policy.review_threshold for c in resolution.candidates)
+
+
 def _identifiers(person: Person) -> list[tuple[str, tuple[str, ...]]]:
     """The exact identifiers candidate_ids looks a person up by, per contact kind."""
     return [(kind.value, values) for kind, values in (

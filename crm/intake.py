@@ -12,9 +12,11 @@ from crm.attachments import AttachmentPolicy, store_attachments
 from crm.duplicates import file_duplicate
 from crm.identity import (
     NEW_CITIZEN,
+    IdentityPolicy,
     citizen_person,
     identify_citizen,
     lock_keys_of,
+    resolves_to_nobody,
     sender_identity,
     unknown_people,
 )
@@ -176,11 +178,15 @@ def new_request(event: InboundEvent, message: InboundMessage, *, default_region:
     return NewRequest(event.id, message, keys, person)
 
 
-async def unknown_senders(session: AsyncSession, requests: list[NewRequest]) -> list[NewRequest]:
-    """Those whose sender no citizen shares an identifier or a blocking key with: identify_citizen
-    would create their citizen with nobody to review. One read for all (under their identity locks)."""
+async def unknown_senders(session: AsyncSession, requests: list[NewRequest], *,
+                          default_region: str) -> list[NewRequest]:
+    """Those whose sender identify_citizen would create a citizen for, with nobody to review (under
+    their identity locks). One read for all: those no citizen shares an identifier or a blocking
+    key with; the others (a common name) resolved one by one, as identify_citizen would."""
     unknown = await unknown_people(session, [r.person for r in requests])
-    return [r for r, is_unknown in zip(requests, unknown) if is_unknown]
+    policy = IdentityPolicy(default_region=default_region)
+    return [r for r, is_unknown in zip(requests, unknown)
+            if is_unknown or await resolves_to_nobody(session, r.person, policy)]
 
 
 async def open_new_requests(session: AsyncSession, requests: list[NewRequest], *, now: datetime,

@@ -258,7 +258,9 @@ async def _new_requests(session: Any, ctx: dict[str, Any], batch: Batch, events:
         if settings.agent_forwards and await batch.agent_by_email(session, message.sender.email) is not None:
             continue
         candidates.append(request)
-    return {r.event_id: r for r in await unknown_senders(session, candidates)} if candidates else {}
+    if not candidates:
+        return {}
+    return {r.event_id: r for r in await unknown_senders(session, candidates, default_region=region)}
 
 
 async def _take_in_new(session: Any, ctx: dict[str, Any], batch: Batch, requests: list[NewRequest]) -> list[int | None]:

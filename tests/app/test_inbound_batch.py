@@ -14,6 +14,7 @@ from crm.models import (
     Citizen,
     CitizenNameToken,
     ContactPoint,
+    DuplicatePair,
     IdentityKey,
     InboundEvent,
     Message,
@@ -171,6 +172,10 @@ def _mix(path: str, known_id: str, token: str, reference: str) -> list[tuple[str
         mail("first", f"Karim <karim-{path}@example.org>", "Nid de poule", "Rue Hugo, devant le 12."),
         mail("second", f"Karim <karim-{path}@example.org>", "Re: Nid de poule", "Il s'agrandit.",
              f"In-Reply-To: <first-{path}@client.example>\r\n"),
+        # Her name is a known citizen's (a blocking key in common), her address is not: resolved,
+        # too unlike to review, a new citizen.
+        mail("namesake", f"Elise Durand <elise.durand-{path}@example.org>", "Cantine",
+             "Bonjour, quel est le prix d'un repas à la cantine ?"),
         mail("new-3", f"{third} <lina-{path}@example.org>", "Stationnement résidentiel",
              "Bonjour, comment obtenir une carte de stationnement résidentiel ?"),
     ]
@@ -310,25 +315,28 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
         assert await process_inbound(ctx, await _record_email(stack, first, f"{path}:known1")) == "processed"
         async with stack.session() as session:
             known = (await session.exec(select(Ticket).order_by(Ticket.id.desc()))).first()
+        namesake = email(f"elise-{path}", sender=f"Elise Durand <elise-{path}@example.org>", subject="Passeport",
+                         body="Bonjour, mon passeport a expiré.")
+        assert await process_inbound(ctx, await _record_email(stack, namesake, f"{path}:elise")) == "processed"
         ids = [await _record_email(stack, payload, external_id)
                for external_id, payload in _mix(path, f"known1-{path}@client.example", known.reply_token,
                                                 known.reference)]
         if path == "single":
-            assert [await process_inbound(ctx, i) for i in ids].count("processed") == 11
+            assert [await process_inbound(ctx, i) for i in ids].count("processed") == 12
         else:
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(inbound, "_take_in_new", counted)
-                assert await process_inbound_batch(ctx, ids) == {"processed": 11, "quarantined": 1}
-            assert set_based == [ids[0], ids[1], ids[5], ids[11]]
+                assert await process_inbound_batch(ctx, ids) == {"processed": 12, "quarantined": 1}
+            assert set_based == [ids[0], ids[1], ids[5], ids[11], ids[12]]
         await stack.drain()  # the acknowledgements' send jobs
         outcomes[path] = await _outcome(stack, path, ids, known.id)
 
     assert outcomes["batch"] == outcomes["single"]
     batch = outcomes["batch"]
     # What issue 3 asks of each case, so that "the same" is also "right".
-    assert [status for status, _, _ in batch["events"]] == ["processed"] * 8 + ["quarantined"] + ["processed"] * 3
+    assert [status for status, _, _ in batch["events"]] == ["processed"] * 8 + ["quarantined"] + ["processed"] * 4
     assert [ticket for _, ticket, _ in batch["events"]] == ["t1", "t2", "known", "known", "t3", "t4", "t5", "t6",
-                                                            None, "t7", "t7", "t8"]
+                                                            None, "t7", "t7", "t8", "t9"]
     assert batch["events"][8][2].startswith("ParseError")
     assert batch["tickets"]["t3"]["related"] == ["known"]  # the stranger's: new, linked
     assert batch["tickets"]["t6"]["acknowledgements"] == []  # the auto-reply is never answered
@@ -342,6 +350,11 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
     assert new["acknowledgements"] == ["nadia@example.org"] and new["deliveries"][0]["acknowledges"] == "t1.m0"
     assert batch["citizens"]["c1"]["contact points"] == [("email", "nadia@example.org", "nadia@example.org", False)]
     assert batch["citizens"]["c1"]["keys"] > 0 and batch["citizens"]["c1"]["tokens"] > 0
+    assert batch["tickets"]["t8"]["timeline"][0][1].endswith("citizen: new citizen: nobody known matches")
+    async with stack.session() as session:  # the namesakes were not close enough to ask an agent about
+        elises = set((await session.exec(select(Citizen.id).where(Citizen.full_name == "Elise Durand"))).all())
+        pairs = (await session.exec(select(DuplicatePair.citizen_a_id, DuplicatePair.citizen_b_id))).all()
+    assert len(elises) == 4 and not elises & {i for pair in pairs for i in pair}
 
 
 async def test_new_senders_shared_by_two_concurrent_batches_become_one_citizen_each(stack: Stack) -> None:
