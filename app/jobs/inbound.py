@@ -116,7 +116,7 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
         batch = Batch(parsed=_parse_all(ctx, events))
         locked = await _lock_senders(session, ctx["settings"], list(batch.parsed.values()))
         # New requests from unknown senders go in set-based; only under the batch's identity locks.
-        new = await _new_requests(session, ctx, batch, events) if locked else {}
+        candidates = await _new_requests(session, ctx, batch, events) if locked else {}
         timeline: list = []  # the events' timeline events, written by one INSERT at the end
         taken_in: list = []  # and the events taken in, marked so by one UPDATE
 
@@ -145,8 +145,8 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 return
             done(handled)
 
-        async def run_of_new(run: list[tuple[Any, NewRequest]]) -> None:
-            """Consecutive new requests, set-based; if that fails, one by one as any event."""
+        async def set_based(run: list[tuple[Any, NewRequest]]) -> None:
+            """New requests from unknown senders, set-based; if that fails, one by one as any event."""
             if not run:
                 return
             try:
@@ -163,14 +163,36 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 taken_in.append((event, (r.ticket["id"], r.message_id)))
                 done(Handled("processed", _send(delivery_id), processed=(r.ticket["id"], r.message_id)))
 
-        run: list[tuple[Any, NewRequest]] = []  # new requests waiting for the next event that is not one
+        async def run_of_new(run: list[tuple[Any, NewRequest]]) -> None:
+            """Consecutive would-be new requests whose senders share nothing: those whose sender
+            turns out to be unknown, now that every event before them is in, go set-based; any
+            other (a known sender), alone in its turn."""
+            unknown = {id(r) for r in await unknown_senders(session, [r for _, r in run], default_region=region)} \
+                if run else set()
+            waiting: list[tuple[Any, NewRequest]] = []
+            for event, r in run:
+                if id(r) in unknown:
+                    waiting.append((event, r))
+                    continue
+                await set_based(waiting)
+                waiting = []
+                await one(event)
+            await set_based(waiting)
+
+        region = ctx["settings"].default_region
+        run: list[tuple[Any, NewRequest]] = []  # would-be new requests, in order, sharing no identity lock
+        run_keys: set[str] = set()
         for event in events:
-            if event.id in new:
-                run.append((event, new[event.id]))
+            request = candidates.get(event.id)
+            keys = set(sender_lock_keys(request.message, region)) if request else set()
+            if request is None or keys & run_keys:  # what comes after sees what came before
+                await run_of_new(run)
+                run, run_keys = [], set()
+            if request is None:
+                await one(event)
                 continue
-            await run_of_new(run)  # in the events' order: what comes after sees them
-            run = []
-            await one(event)
+            run.append((event, request))
+            run_keys |= keys
         await run_of_new(run)
         for event, (ticket_id, message_id) in taken_in:
             mark_processed(event, ticket_id=ticket_id, message_id=message_id)
@@ -238,29 +260,26 @@ async def _lock_senders(session: Any, settings: Any, messages: list[InboundMessa
 
 
 async def _new_requests(session: Any, ctx: dict[str, Any], batch: Batch, events: list[Any]) -> dict[int, NewRequest]:
-    """The batch's events that open a new ticket for a sender nobody is known as, with nothing
-    else to decide (crm.intake.new_request), by event id. Left to the per-event path: a sender
-    or a message that another event of the batch shares (that one may change what this one
-    finds: in order, one by one), an agent's address (a forward to unwrap)."""
+    """The batch's events that may open a new ticket with nothing else to decide
+    (crm.intake.new_request), by event id; whether their sender is unknown is decided in their
+    turn (unknown_senders). Left to the per-event path: a message another event of the batch
+    carries too (a duplicate), an agent's address (a forward to unwrap)."""
     settings = ctx["settings"]
     region, policy = settings.default_region, threading_policy(settings)
-    shared: dict[str, int] = {}
+    carried: dict[tuple[str, str], int] = {}
     for message in batch.parsed.values():
-        for key in {*sender_lock_keys(message, region), f"message:{message.channel.value}:{message.external_id}"}:
-            shared[key] = shared.get(key, 0) + 1
-    candidates = []
+        carried[(message.channel.value, message.external_id)] = carried.get((message.channel.value,
+                                                                           message.external_id), 0) + 1
+    candidates = {}
     for event in events:
         message = batch.parsed.get(event.id)
         request = new_request(event, message, default_region=region, threading=policy) if message else None
-        if request is None or shared[f"message:{message.channel.value}:{message.external_id}"] > 1 \
-                or any(shared[key] > 1 for key in sender_lock_keys(message, region)):
+        if request is None or carried[(message.channel.value, message.external_id)] > 1:
             continue
         if settings.agent_forwards and await batch.agent_by_email(session, message.sender.email) is not None:
             continue
-        candidates.append(request)
-    if not candidates:
-        return {}
-    return {r.event_id: r for r in await unknown_senders(session, candidates, default_region=region)}
+        candidates[event.id] = request
+    return candidates
 
 
 async def _take_in_new(session: Any, ctx: dict[str, Any], batch: Batch, requests: list[NewRequest]) -> list[int | None]:

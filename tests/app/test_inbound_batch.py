@@ -120,8 +120,10 @@ async def test_a_failure_after_the_intake_rolls_back_that_event_only(stack: Stac
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(inbound, "_acknowledge_if_awaited", fails_once)
+    # Replies to a mail we never saw: a chain to look up, so each goes the per-event path.
     ids = [await _record_email(stack, email(f"f{i}", sender=f"Citoyen {i} <f{i}@example.org>",
-                                            subject="Question", body=f"Question {i}."), f"box:f{i}")
+                                            subject="Question", body=f"Question {i}.",
+                                            headers=f"In-Reply-To: <elsewhere-{i}@example.net>\r\n"), f"box:f{i}")
            for i in range(3)]
     assert await process_inbound_batch(job_context(stack), ids) == {"processed": 2, "fallback": 1}
     async with stack.session() as session:
@@ -157,6 +159,8 @@ def _mix(path: str, known_id: str, token: str, reference: str) -> list[tuple[str
         mail("new", f"{first} <nadia-{path}@example.org>", "Acte de naissance",
              "Bonjour, il me faut un acte de naissance."),
         mail("anonymous", f"<anon-{path}@example.org>", "Horaires", "Quels sont vos horaires d'ouverture ?"),
+        # The first new sender again: known by now (in the batch, once the first is in), a new ticket of hers.
+        mail("new-again", f"{first} <nadia-{path}@example.org>", "Autre demande", "Et un extrait de casier ?"),
         mail("in-reply-to", known, "Re: Carte grise", "Voici la pièce manquante.",
              f"In-Reply-To: <{known_id}>\r\nReferences: <{known_id}>\r\n"),
         mail("token", known, "Encore une question", "Et pour le duplicata ?",
@@ -176,6 +180,8 @@ def _mix(path: str, known_id: str, token: str, reference: str) -> list[tuple[str
         # too unlike to review, a new citizen.
         mail("namesake", f"Elise Durand <elise.durand-{path}@example.org>", "Cantine",
              "Bonjour, quel est le prix d'un repas à la cantine ?"),
+        mail("namesake-2", f"Elise Durand <e.durand-{path}@example.org>", "Piscine",
+             "Bonjour, la piscine est-elle ouverte le dimanche ?"),
         mail("new-3", f"{third} <lina-{path}@example.org>", "Stationnement résidentiel",
              "Bonjour, comment obtenir une carte de stationnement résidentiel ?"),
     ]
@@ -322,39 +328,42 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
                for external_id, payload in _mix(path, f"known1-{path}@client.example", known.reply_token,
                                                 known.reference)]
         if path == "single":
-            assert [await process_inbound(ctx, i) for i in ids].count("processed") == 12
+            assert [await process_inbound(ctx, i) for i in ids].count("processed") == 14
         else:
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(inbound, "_take_in_new", counted)
-                assert await process_inbound_batch(ctx, ids) == {"processed": 12, "quarantined": 1}
-            assert set_based == [ids[0], ids[1], ids[5], ids[11], ids[12]]
+                assert await process_inbound_batch(ctx, ids) == {"processed": 14, "quarantined": 1}
+            assert set_based == [ids[0], ids[1], ids[6], ids[10], ids[12], ids[13], ids[14]]
         await stack.drain()  # the acknowledgements' send jobs
         outcomes[path] = await _outcome(stack, path, ids, known.id)
 
     assert outcomes["batch"] == outcomes["single"]
     batch = outcomes["batch"]
     # What issue 3 asks of each case, so that "the same" is also "right".
-    assert [status for status, _, _ in batch["events"]] == ["processed"] * 8 + ["quarantined"] + ["processed"] * 4
-    assert [ticket for _, ticket, _ in batch["events"]] == ["t1", "t2", "known", "known", "t3", "t4", "t5", "t6",
-                                                            None, "t7", "t7", "t8", "t9"]
-    assert batch["events"][8][2].startswith("ParseError")
-    assert batch["tickets"]["t3"]["related"] == ["known"]  # the stranger's: new, linked
-    assert batch["tickets"]["t6"]["acknowledgements"] == []  # the auto-reply is never answered
-    assert batch["tickets"]["t7"]["acknowledgements"] == ["karim@example.org"]  # once, not for the reply
-    assert batch["tickets"]["t7"]["sends"] == ["kept in the outbox: no email transport configured"]
+    assert [status for status, _, _ in batch["events"]] == ["processed"] * 9 + ["quarantined"] + ["processed"] * 5
+    assert [ticket for _, ticket, _ in batch["events"]] == ["t1", "t2", "t3", "known", "known", "t4", "t5", "t6",
+                                                            "t7", None, "t8", "t8", "t9", "t10", "t11"]
+    assert batch["events"][9][2].startswith("ParseError")
+    assert batch["tickets"]["t3"]["citizen"] == batch["tickets"]["t1"]["citizen"]  # her again, found
+    assert batch["tickets"]["t4"]["related"] == ["known"]  # the stranger's: new, linked
+    assert batch["tickets"]["t7"]["acknowledgements"] == []  # the auto-reply is never answered
+    assert batch["tickets"]["t8"]["acknowledgements"] == ["karim@example.org"]  # once, not for the reply
+    assert batch["tickets"]["t8"]["sends"] == ["kept in the outbox: no email transport configured"]
     reasons = [reason for kind, reason, *_ in batch["tickets"]["known"]["timeline"] if kind == "message_in"]
     assert "In-Reply-To" in reasons[1] and "reply address" in reasons[2]
     new = batch["tickets"]["t1"]
-    assert new["row"]["language"] == "fr" and batch["tickets"]["t4"]["row"]["language"] == "en"
+    assert new["row"]["language"] == "fr" and batch["tickets"]["t5"]["row"]["language"] == "en"
     assert [kind for kind, *_ in new["timeline"]] == ["created", "message_in", "assigned", "message_out"]
     assert new["acknowledgements"] == ["nadia@example.org"] and new["deliveries"][0]["acknowledges"] == "t1.m0"
     assert batch["citizens"]["c1"]["contact points"] == [("email", "nadia@example.org", "nadia@example.org", False)]
     assert batch["citizens"]["c1"]["keys"] > 0 and batch["citizens"]["c1"]["tokens"] > 0
-    assert batch["tickets"]["t8"]["timeline"][0][1].endswith("citizen: new citizen: nobody known matches")
+    assert batch["tickets"]["t9"]["timeline"][0][1].endswith("citizen: new citizen: nobody known matches")
+    assert batch["tickets"]["t10"]["timeline"][0][1].endswith("citizen: new citizen: nobody known matches")
+    assert batch["tickets"]["t10"]["citizen"] != batch["tickets"]["t9"]["citizen"]
     async with stack.session() as session:  # the namesakes were not close enough to ask an agent about
         elises = set((await session.exec(select(Citizen.id).where(Citizen.full_name == "Elise Durand"))).all())
         pairs = (await session.exec(select(DuplicatePair.citizen_a_id, DuplicatePair.citizen_b_id))).all()
-    assert len(elises) == 4 and not elises & {i for pair in pairs for i in pair}
+    assert len(elises) == 6 and not elises & {i for pair in pairs for i in pair}
 
 
 async def test_new_senders_shared_by_two_concurrent_batches_become_one_citizen_each(stack: Stack) -> None:
