@@ -293,11 +293,11 @@ async def unknown_people(session: AsyncSession, people: list[Person]) -> list[bo
     one statement: a batch of new senders reads the contact points and keys once, not once each.
     Call it under their identity locks (lock_identities), as identify_citizen does."""
     identifiers: dict[str, set[str]] = {}
-    keys: set[str] = set()
+    keys_of = [blocking_keys(person) for person in people]
+    keys = {key for person_keys in keys_of for key in person_keys}
     for person in people:
         for kind, values in _identifiers(person):
             identifiers.setdefault(kind, set()).update(values)
-        keys.update(blocking_keys(person))
     parts, params, expanding = [], {}, []
     for kind, values in identifiers.items():
         parts.append(f"SELECT kind, value FROM contact_point WHERE kind = :kind_{kind} AND value IN :values_{kind}")
@@ -312,7 +312,7 @@ async def unknown_people(session: AsyncSession, people: list[Person]) -> list[bo
         statement = text(" UNION ".join(parts)).bindparams(*(bindparam(name, expanding=True) for name in expanding))
         found = {(kind, value) for kind, value in (await session.execute(statement, params)).all()}
     return [not any((kind, value) in found for kind, values in _identifiers(person) for value in values)
-            and not any(("key", key) in found for key in blocking_keys(person)) for person in people]
+            and not any(("key", key) in found for key in person_keys) for person, person_keys in zip(people, keys_of)]
 
 
 async def resolves_to_nobody(session: AsyncSession, person: Person, policy: IdentityPolicy) -> bool:
