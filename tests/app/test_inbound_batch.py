@@ -101,6 +101,13 @@ async def test_a_batch_never_fills_an_agent_over_capacity(stack: Stack) -> None:
                                       .where(Ticket.assignee_id.is_(None)))).one()
     assert loads and all(count == 1 for _, count in loads)
     assert waiting == n - len(loads) >= 3
+    async with stack.session() as session:  # those that wait say so, and their SLA clock runs
+        unassigned = (await session.exec(select(Ticket.id, TicketRouting.waiting_since, TicketEvent.reason)
+                                          .join(TicketRouting, TicketRouting.ticket_id == Ticket.id)
+                                          .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+                                          .where(Ticket.assignee_id.is_(None), TicketEvent.kind == "unassigned"))).all()
+    assert len(unassigned) == waiting
+    assert all(since is not None and reason.startswith("waiting: no available agent") for _, since, reason in unassigned)
     # A second run of the same batch (a retried job) changes nothing.
     assert await process_inbound_batch(job_context(stack), ids) == {"not pending": n}
 
