@@ -110,7 +110,7 @@ def import_memory(*args: str, url: str, every: float = 0.05) -> tuple[Command, M
     sampler.join()
     if child.returncode:
         raise RuntimeError(f"{' '.join(args)} failed ({child.returncode}): {stderr[-3000:]}")
-    return Command(stdout, seconds, memory.writer_mb), memory
+    return Command(stdout, seconds), memory
 
 
 def record(row: dict[str, str]) -> IdentityRecord:

@@ -35,7 +35,6 @@ SHOWN = 20
 class Command:
     stdout: str
     seconds: float  # wall time
-    peak_rss_mb: float  # of this process alone (wait4), not of every child so far
 
 
 def guichet(*args: str, url: str, stdout: Path | None = None) -> Command:
@@ -47,13 +46,13 @@ def guichet(*args: str, url: str, stdout: Path | None = None) -> Command:
             start = time.perf_counter()
             process = subprocess.Popen(command, env={**os.environ, "GUICHET_DATABASE_URL": url},
                                        stdout=out, stderr=err)
-            _, status, usage = os.wait4(process.pid, 0)
+            _, status, _ = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - start
             process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode:
             raise RuntimeError(f"{' '.join(command[1:])} failed ({process.returncode}): "
                                f"{err_path.read_text()[-3000:]}")
-        return Command("" if stdout else out_path.read_text(), seconds, usage.ru_maxrss / 1024)
+        return Command("" if stdout else out_path.read_text(), seconds)
 
 
 def read_rows(path: Path, key: str) -> dict[str, dict[str, str]]:
