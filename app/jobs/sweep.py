@@ -29,7 +29,7 @@ async def sweep(ctx: dict[str, Any], grace_seconds: float | None = None) -> dict
     stamp = int(utcnow().timestamp())
     async with ctx["sessionmaker"]() as session:
         inbound = await pending_inbound_ids(session, older_than=grace)
-        deliveries = await deliveries_to_send(session, stale_after=STALE_SENDING)
+        deliveries = await deliveries_to_send(session, stale_after=STALE_SENDING, older_than=grace)
         unassigned = await unassigned_open_ticket_ids(session)
         unacknowledged = await unacknowledged_message_ids(session, older_than=grace)
         now = utcnow()
