@@ -22,7 +22,8 @@ class Asked:
         self.jobs.append((function, args))
 
     def sends(self) -> list[int]:
-        return [args[0] for function, args in self.jobs if function == "send_delivery"]
+        return [delivery_id for function, args in self.jobs if function == "send_deliveries"
+                for delivery_id in args[0]]
 
 
 async def _queued_deliveries(stack: Stack, n: int) -> list[int]:
