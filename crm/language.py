@@ -50,9 +50,11 @@ def _quick_guess(sample: str, supported: tuple[str, ...]) -> str | None:
         return None
     letters = len(_LETTER.findall(sample))
     arabic = len(_ARABIC.findall(sample))
-    if arabic:
-        # Mostly Arabic letters: Arabic. A mix (a French form quoting an Arabic name) is lingua's.
-        return "ar" if arabic * 4 >= letters * 3 and "ar" in supported else None
+    if arabic * 4 >= letters * 3:  # mostly Arabic letters
+        return "ar" if "ar" in supported else None
+    if arabic * 4 > letters:  # a real mix: lingua's
+        return None
+    # Latin letters, or mostly (a French request quoting an Arabic name or subject): the vote.
     votes = dict.fromkeys(_FUNCTION_WORDS, 0)
     for word in _WORD.findall(sample.lower()):
         for language, words in _FUNCTION_WORDS.items():

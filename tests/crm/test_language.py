@@ -50,6 +50,9 @@ def test_the_language_of_short_mixed_and_unaccented_requests(text: str, expected
     ("Bonjour, je voudrais une copie de mon acte de naissance pour mon dossier, merci.", "fr"),
     ("Hello, could you please send me a copy of my birth certificate? Thank you.", "en"),
     ("السلام عليكم، أرجو إرسال نسخة من عقد الازدياد. شكرا", "ar"),
+    # French quoting an Arabic subject: mostly Latin letters, the vote decides
+    ("Bonjour,\n\nJe vous écris au sujet de : طلب شهادة السكنى. Pouvez-vous m'indiquer les pièces "
+     "à fournir et le délai ?\n\nCordialement", "fr"),
 ])
 def test_plain_requests_are_told_without_the_ngram_models(monkeypatch, text: str, expected: str) -> None:
     """The script and the function words decide a plain request: lingua (1-2 ms a call in a busy
