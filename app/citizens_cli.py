@@ -5,6 +5,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import gc
 import itertools
 import multiprocessing
@@ -18,8 +19,9 @@ from typing import Annotated
 
 import typer
 from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load
-from crm.citizen_import import (ExternalIds, ImportReport, Prepared, Row, RowError, errors_csv, import_row_deduped,
-                                import_rows, prepare_chunk, read_csv, read_rows)
+from crm.citizen_import import (ExternalIds, Header, ImportReport, LoadChunk, Prepared, Row, RowError, errors_csv,
+                                import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk, raw_values,
+                                read_csv, read_rows, reserve_citizen_ids, write_load_chunk)
 from crm.errors import DomainError
 from crm.identity import IdentityPolicy, resolve
 from rich.console import Console
@@ -155,12 +157,6 @@ async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPo
     try:
         header, records = _csv(file)
         chunks = iter(lambda: list(itertools.islice(records, BATCH)), [])
-        loop = asyncio.get_running_loop()
-
-        def submit(chunk):
-            if pool is None:
-                return asyncio.ensure_future(asyncio.to_thread(prepare_chunk, header, chunk, settings.default_region))
-            return asyncio.wrap_future(pool.submit(prepare_chunk, header, chunk, settings.default_region), loop=loop)
 
         with _progress() as progress:
             task = progress.add_task("import", total=total, rate="-")
@@ -171,19 +167,27 @@ async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPo
                 load = await begin_bulk_load(session) if bulk_load else None
                 if load is None:
                     await session.commit()  # let others in between batches
+                    work = functools.partial(functools.partial, prepare_chunk, header,
+                                             default_region=settings.default_region)
+                else:
+                    work = _LoadChunks(header, settings.default_region, load.dialect,
+                                       first_id=(await reserve_citizen_ids(session, 1))[0])
                 while True:
                     while len(pending) < depth:
                         chunk = await asyncio.to_thread(next, chunks, None)
                         if chunk is None:
                             break
-                        pending.append(submit(chunk))
+                        pending.append((_submit(pool, work(chunk)), chunk))
                     if not pending:
                         break
-                    batch = _account(await pending.popleft(), report, external_ids)
+                    future, chunk = pending.popleft()
                     await _tune_for_sqlite_load(session)  # a commit may have handed back the connection
-                    await import_rows(session, batch, report, load)
                     if load is None:
+                        await import_rows(session, _account(await future, report, external_ids), report)
                         await session.commit()
+                    else:
+                        loaded = await _account_load(await future, chunk, work, report, external_ids)
+                        await write_load_chunk(session, load, loaded)
                     progress.update(task, completed=report.rows,
                                     rate=f"{report.rows / max(time.perf_counter() - started, 1e-9):,.0f}")
                 if load is not None:
@@ -196,6 +200,54 @@ async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPo
     finally:
         await engine.dispose()
     return report
+
+
+def _submit(pool: ProcessPoolExecutor | None, work: functools.partial) -> asyncio.Future:
+    """A chunk's work in a worker process, or in a thread without a pool."""
+    if pool is None:
+        return asyncio.ensure_future(asyncio.to_thread(work))
+    return asyncio.wrap_future(pool.submit(work))
+
+
+@dataclasses.dataclass
+class _LoadChunks:
+    """The work of each chunk of a bulk load: `load_chunk` with the citizen ids the chunk may use
+    (one per record: gaps where rows are refused), so that workers number the citizens and the
+    writer does nothing a row."""
+
+    header: Header
+    default_region: str
+    dialect: str
+    first_id: int
+    now: str = dataclasses.field(default="")
+
+    def __post_init__(self) -> None:
+        self.now = now_text(self.dialect)
+
+    def __call__(self, chunk: list, *, first_id: int | None = None, skip: frozenset[int] = frozenset()
+                 ) -> functools.partial:
+        if first_id is None:
+            first_id, self.first_id = self.first_id, self.first_id + len(chunk)
+        return functools.partial(load_chunk, self.header, chunk, self.default_region, first_id, self.dialect,
+                                 self.now, skip)
+
+
+async def _account_load(loaded: LoadChunk, chunk: list, work: _LoadChunks, report: ImportReport,
+                        external_ids: ExternalIds) -> LoadChunk:
+    """Count a chunk made for the bulk load into the report. Rows whose external_id an earlier
+    row used are refused: the chunk is made again without them (rare: in this process)."""
+    repeated = external_ids.repeats(loaded.lines, loaded.external_ids)
+    if repeated:
+        values = dict(chunk)
+        report.errors += [RowError(line, error, raw_values(work.header, values[line]), imported=False)
+                          for line, error in repeated.items()]
+        loaded = await asyncio.to_thread(work(chunk, first_id=loaded.first_id, skip=frozenset(repeated)))
+    report.errors += loaded.errors
+    refused = len(repeated) + sum(not error.imported for error in loaded.errors)
+    report.refused += refused
+    report.rows += refused + len(loaded.lines)
+    report.created += len(loaded.lines)
+    return loaded
 
 
 async def _refresh_statistics(engine) -> None:

@@ -56,6 +56,14 @@ async def reply_context(session: AsyncSession, ticket: Ticket, settings: Setting
     category = await session.get(Category, ticket.category_id) if ticket.category_id else None
     team = await session.get(Team, category.team_id) if category and category.team_id else None
     state = await session.get(TicketRouting, ticket.id)
+    return context_of(ticket, settings, citizen=citizen, agent=agent, category=category, team=team, state=state,
+                      step=step, language=language)
+
+
+def context_of(ticket: Any, settings: Settings, *, citizen: Any, agent: Any, category: Any, team: Any, state: Any,
+               step: str = Step.ACKNOWLEDGEMENT.value, language: str | None = None) -> dict[str, Any]:
+    """reply_context from rows the caller has (a batch's new tickets, not loaded as ORM objects):
+    anything with the attributes reply_context reads of each."""
     language = language or ticket.language or settings.default_language
     due = state.resolution_due_at if state else None
     service = help_context(settings)

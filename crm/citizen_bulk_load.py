@@ -126,6 +126,11 @@ async def finish_bulk_load(session: AsyncSession, load: BulkLoad) -> None:
         for constraint in load.constraints:
             if isinstance(constraint, ForeignKeyConstraint):
                 await connection.execute(AddConstraint(constraint))
+        if load.dialect == "postgresql":
+            # The load numbered the citizens itself (after the sequence's next value, taken
+            # when it began): the sequence goes on after the last of them.
+            await connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('citizen', 'id'), max(id)) FROM citizen HAVING count(*) > 0")
     except IntegrityError as exc:
         raise InvalidInput("the rows break a uniqueness rule of the citizen tables "
                            f"({_reason(exc)}); nothing was imported") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import marshal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -129,7 +130,7 @@ def check_row(header: Header, line: int, values: list[str], *, default_region: s
     lost, if any), a refusal, or nothing for a blank line."""
     if not any(value.strip() for value in values):
         return []
-    raw = {name: value for name, value in zip(header.columns, values, strict=False) if name}
+    raw = raw_values(header, values)
     if len(values) != len(header.columns):
         return [RowError(line, f"expected {len(header.columns)} fields, found {len(values)}", raw, imported=False)]
     record = IdentityRecord(**{name: value.strip()[:MAX_FIELD] or None for name, value in raw.items()})
@@ -141,6 +142,11 @@ def check_row(header: Header, line: int, values: list[str], *, default_region: s
     if person.problems:
         return [RowError(line, "imported without " + "; ".join(person.problems), raw, imported=True), row]
     return [row]
+
+
+def raw_values(header: Header, values: list[str]) -> dict[str, str]:
+    """A record's values by our column names, as the error file shows them."""
+    return {name: value for name, value in zip(header.columns, values, strict=False) if name}
 
 
 class ExternalIds:
@@ -157,6 +163,19 @@ class ExternalIds:
                             imported=False)
         self.seen[external_id] = line
         return None
+
+    def repeats(self, lines: list[int], external_ids: list[str | None]) -> dict[int, str]:
+        """Of a chunk's rows (in order), what is wrong with each whose external_id an earlier row
+        used, by line; the others are remembered. Usually none: a few passes in C."""
+        if None not in external_ids and self.seen.keys().isdisjoint(external_ids) \
+                and len(set(external_ids)) == len(external_ids):
+            self.seen.update(zip(external_ids, lines))
+            return {}
+        found = {}
+        for line, external_id in zip(lines, external_ids, strict=True):
+            if (error := self.check(line, external_id, {})) is not None:
+                found[line] = error.error
+        return found
 
 
 def read_rows(text: Iterable[str], *, default_region: str) -> Iterator[Row | RowError]:
@@ -206,6 +225,76 @@ def prepare_chunk(header: Header, records: list[tuple[int, list[str]]], default_
     return out
 
 
+class LoadChunk(NamedTuple):
+    """A chunk of the file made ready for a bulk load in a worker process: the rows of every table
+    in the form the writer hands to the database as is, so that the writer (the one serial stage
+    of an import) only forwards a few objects a chunk. Citizen ids are `first_id`, `first_id + 1`,
+    … in the order of `lines`."""
+
+    errors: list[RowError]
+    lines: list[int]  # line of each citizen made
+    external_ids: list[str | None]
+    first_id: int
+    tables: dict[str, bytes]  # table -> COPY text (PostgreSQL) or marshalled row tuples (SQLite)
+
+
+def load_chunk(header: Header, records: list[tuple[int, list[str]]], default_region: str, first_id: int,
+               dialect: str, now: str, skip: frozenset[int] = frozenset()) -> LoadChunk:
+    """`prepare_chunk`, then every table's rows built and encoded for `dialect` (pure, run in
+    worker processes); rows on the lines in `skip` are left out. `now`: the creation time as the
+    database reads it in text."""
+    errors: list[RowError] = []
+    rows: list[Prepared] = []
+    for item in prepare_chunk(header, records, default_region):
+        if isinstance(item, RowError):
+            errors.append(item)
+        elif item.line not in skip:
+            rows.append(item)
+    ids = range(first_id, first_id + len(rows))
+    if dialect == "postgresql":
+        tables = _copy_tables(ids, rows, now)
+    else:
+        tables = {table: marshal.dumps(values)
+                  for table, values in zip(LOAD_TABLES, table_rows(ids, rows, now, _same), strict=True) if values}
+    return LoadChunk(errors, [row.line for row in rows], [row.external_id for row in rows], first_id, tables)
+
+
+_COPY_NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_tables(ids: range, rows: list[Prepared], now: str) -> dict[str, bytes]:
+    """Each table's rows in PostgreSQL's COPY text format, written straight from the prepared
+    rows (a few string joins a row), then checked: as many tabs, newlines and backslashes as the
+    format itself puts there means that no value held one (the usual case). Else every value is
+    escaped, from `table_rows`."""
+    citizens, contacts, tokens, keys = [], [], [], []
+    stamps = f"\t{now}\t{now}\n"
+    nulls = 0
+    for citizen_id, row in zip(ids, rows, strict=True):
+        cid = str(citizen_id)
+        nulls += row.citizen.count(None)
+        citizens.append(cid + "\t" + "\t".join([_COPY_NULL if v is None else v for v in row.citizen]) + stamps)
+        contacts += [f"{cid}\t{kind}\t{value}\t{raw}\tf\t{now}\n" for kind, value, raw in row.contacts]
+        end = "\t" + cid + "\n"
+        if row.name_keys:
+            tokens.append(end.join(row.name_keys) + end)
+        if row.blocking_keys:
+            keys.append(end.join(row.blocking_keys) + end)
+    texts = {"citizen": "".join(citizens), "contact_point": "".join(contacts), "citizen_name_token": "".join(tokens),
+             "identity_key": "".join(keys)}
+    counts = {"citizen": len(rows), "contact_point": len(contacts),
+              "citizen_name_token": sum(len(row.name_keys) for row in rows),
+              "identity_key": sum(len(row.blocking_keys) for row in rows)}
+    backslashes = {"citizen": nulls}
+    if any(text.count("\n") != counts[table] or text.count("\t") != counts[table] * (len(LOAD_TABLES[table]) - 1)
+           or text.count("\\") != backslashes.get(table, 0) or "\r" in text for table, text in texts.items()):
+        texts = {table: "".join("\t".join(_COPY_NULL if value is None else str(value).translate(_COPY_ESCAPES)
+                                          for value in values) + "\n" for values in table_values)
+                 for table, table_values in zip(LOAD_TABLES, table_rows(ids, rows, now, _same), strict=True)}
+    return {table: text.encode() for table, text in texts.items() if text}
+
+
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
@@ -214,6 +303,11 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 CITIZEN_COLUMNS = ("full_name", "first_name", "last_name", "birth_date", "address", "postcode", "city",
                    "external_id", "language", "alternates")
 BIRTH_DATE, EXTERNAL_ID = CITIZEN_COLUMNS.index("birth_date"), CITIZEN_COLUMNS.index("external_id")
+# The tables an import writes and their columns, in the order of `table_rows`.
+LOAD_TABLES = {"citizen": ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"),
+               "contact_point": ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
+               "citizen_name_token": ("token", "citizen_id"),
+               "identity_key": ("key", "citizen_id")}
 
 
 def citizen_values(row: Row) -> dict:
@@ -261,6 +355,15 @@ async def insert_citizens(session: AsyncSession, rows: list[Prepared], load: Bul
     # Values in the driver's own form: asyncpg takes dates, SQLite the text UTCDateTime stores.
     now = utcnow() if postgres else utcnow().strftime(SQLITE_TIMESTAMP)
     day = _date if postgres else _same
+    table = load.table_for if load is not None else _same
+    for name, values in zip(LOAD_TABLES, table_rows(ids, rows, now, day), strict=True):
+        await bulk_insert(session, table(name), LOAD_TABLES[name], values)
+    return ids
+
+
+def table_rows(ids: Iterable[int], rows: list[Prepared], now, day) -> tuple[list[tuple], ...]:
+    """The rows of citizen, contact_point, citizen_name_token and identity_key (LOAD_TABLES) for
+    prepared rows, values in the driver's form (`day` makes a birth date of its ISO text)."""
     citizens, contacts, tokens, keys = [], [], [], []
     for citizen_id, row in zip(ids, rows, strict=True):
         values = row.citizen
@@ -269,16 +372,17 @@ async def insert_citizens(session: AsyncSession, rows: list[Prepared], load: Bul
         contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in row.contacts]
         tokens += [(key, citizen_id) for key in row.name_keys]
         keys += [(key, citizen_id) for key in row.blocking_keys]
-    await bulk_insert(session, "citizen", ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"), citizens)
-    await bulk_insert(session, "contact_point", ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
-                      contacts)
-    table = load.table_for if load is not None else _same
-    await bulk_insert(session, table("citizen_name_token"), ("token", "citizen_id"), tokens)
-    await bulk_insert(session, table("identity_key"), ("key", "citizen_id"), keys)
-    return ids
+    return citizens, contacts, tokens, keys
 
 
 SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def now_text(dialect: str) -> str:
+    """The time now as the database reads it from text (COPY on PostgreSQL, UTCDateTime's
+    stored form on SQLite)."""
+    now = utcnow()
+    return now.isoformat(sep=" ") if dialect == "postgresql" else now.strftime(SQLITE_TIMESTAMP)
 
 
 def _same(value):
@@ -325,6 +429,20 @@ async def import_rows(session: AsyncSession, rows: list[Prepared], report: Impor
     fresh = [row for row in rows if not (row.external_id and row.external_id in known)]
     report.skipped += len(rows) - len(fresh)
     report.created += len(await insert_citizens(session, fresh, load))
+
+
+async def write_load_chunk(session: AsyncSession, load: BulkLoad, chunk: LoadChunk) -> None:
+    """A chunk `load_chunk` made, into the tables of a bulk load: the COPY text goes to the
+    server as is (PostgreSQL), the row tuples to executemany (SQLite)."""
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    for table, payload in chunk.tables.items():
+        if load.dialect == "postgresql":
+            # A memoryview: asyncpg would take bytes for a file name.
+            await raw.copy_to_table(load.table_for(table), source=memoryview(payload),
+                                    columns=list(LOAD_TABLES[table]), format="text")
+        else:
+            await bulk_insert(session, load.table_for(table), LOAD_TABLES[table], marshal.loads(payload))
 
 
 async def import_row_deduped(session: AsyncSession, row: Row, report: ImportReport, policy: IdentityPolicy,

@@ -107,13 +107,11 @@ async def candidate_ids(session: AsyncSession, person: Person, limit: int) -> li
     params: dict[str, object] = {"limit": limit, "per_key": ROWS_PER_KEY}
     expanding: list[str] = []
     identifiers = []
-    for kind, values in ((ContactKind.EMAIL, person.emails), (ContactKind.PHONE, person.phones),
-                         (ContactKind.NATIONAL_ID, tuple(v for v, _ in person.national_ids))):
-        if values:
-            identifiers.append(f"(kind = :kind_{kind.value} AND value IN :values_{kind.value})")
-            params[f"kind_{kind.value}"] = kind.value
-            params[f"values_{kind.value}"] = list(values)
-            expanding.append(f"values_{kind.value}")
+    for kind, values in _identifiers(person):
+        identifiers.append(f"(kind = :kind_{kind} AND value IN :values_{kind})")
+        params[f"kind_{kind}"] = kind
+        params[f"values_{kind}"] = list(values)
+        expanding.append(f"values_{kind}")
     if identifiers:
         parts.append(f"SELECT citizen_id, {IDENTIFIER_WEIGHT} AS w FROM (SELECT citizen_id FROM contact_point "
                      f"WHERE {' OR '.join(identifiers)} LIMIT :per_key) AS ids")
@@ -279,6 +277,60 @@ async def lock_identities(session: AsyncSession, keys: list[str]) -> None:
     session.info[HELD_LOCKS] = (session.sync_session.get_transaction(), ids)
 
 
+NEW_CITIZEN = "new citizen: nobody known matches"
+
+
+def sender_identity(sender: Sender, *, default_region: str,
+                    name_is_reliable: bool = True) -> tuple[list[tuple[str, str, str]], Person]:
+    """What identify_citizen looks a sender up by: its identifiers (kind, normalised value, as
+    given) and the person its blocking keys come from."""
+    return _sender_identity(sender, default_region, name_is_reliable)
+
+
+async def unknown_people(session: AsyncSession, people: list[Person]) -> list[bool]:
+    """For each person, whether no citizen shares an exact identifier or a blocking key with
+    them, i.e. candidate_ids would find nobody (resolve: NEW, nobody to review). All of them in
+    one statement: a batch of new senders reads the contact points and keys once, not once each.
+    Call it under their identity locks (lock_identities), as identify_citizen does."""
+    identifiers: dict[str, set[str]] = {}
+    keys_of = [blocking_keys(person) for person in people]
+    keys = {key for person_keys in keys_of for key in person_keys}
+    for person in people:
+        for kind, values in _identifiers(person):
+            identifiers.setdefault(kind, set()).update(values)
+    parts, params, expanding = [], {}, []
+    for kind, values in identifiers.items():
+        parts.append(f"SELECT kind, value FROM contact_point WHERE kind = :kind_{kind} AND value IN :values_{kind}")
+        params |= {f"kind_{kind}": kind, f"values_{kind}": sorted(values)}
+        expanding.append(f"values_{kind}")
+    if keys:
+        parts.append("SELECT 'key' AS kind, key AS value FROM identity_key WHERE key IN :keys")
+        params["keys"] = sorted(keys)
+        expanding.append("keys")
+    found: set[tuple[str, str]] = set()
+    if parts:
+        statement = text(" UNION ".join(parts)).bindparams(*(bindparam(name, expanding=True) for name in expanding))
+        found = {(kind, value) for kind, value in (await session.execute(statement, params)).all()}
+    return [not any((kind, value) in found for kind, values in _identifiers(person) for value in values)
+            and not any(("key", key) in found for key in person_keys) for person, person_keys in zip(people, keys_of)]
+
+
+async def resolves_to_nobody(session: AsyncSession, person: Person, policy: IdentityPolicy) -> bool:
+    """identify_citizen (no citizen picked) would create a new citizen for this person, with
+    nobody to file as a possible duplicate: its resolution is no match and no candidate reaches
+    the review threshold. Under the person's identity locks, as identify_citizen."""
+    resolution = await resolve(session, person, policy=policy)
+    return not (resolution.decision == MATCH and resolution.citizen_id is not None) and not any(
+        c.score >= policy.review_threshold for c in resolution.candidates)
+
+
+def _identifiers(person: Person) -> list[tuple[str, tuple[str, ...]]]:
+    """The exact identifiers candidate_ids looks a person up by, per contact kind."""
+    return [(kind.value, values) for kind, values in (
+        (ContactKind.EMAIL, person.emails), (ContactKind.PHONE, person.phones),
+        (ContactKind.NATIONAL_ID, tuple(v for v, _ in person.national_ids))) if values]
+
+
 @dataclass(frozen=True)
 class Identification:
     citizen: Citizen
@@ -303,7 +355,7 @@ async def identify_citizen(
     await _lock_keys(session, _lock_names(keys, person))
     citizen = None
     suspected: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
-    reason = "new citizen: nobody known matches"
+    reason = NEW_CITIZEN
     if citizen_id is not None:
         citizen, reason = await get_citizen(session, citizen_id), "picked by the agent who logged the contact"
     elif keys or sender.name:

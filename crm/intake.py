@@ -1,18 +1,58 @@
 """From a parsed inbound message to a citizen, a ticket and a stored message."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.attachments import AttachmentPolicy, store_attachments
 from crm.duplicates import file_duplicate
-from crm.identity import identify_citizen, lock_keys_of
+from crm.identity import (
+    NEW_CITIZEN,
+    IdentityPolicy,
+    citizen_person,
+    identify_citizen,
+    lock_keys_of,
+    resolves_to_nobody,
+    sender_identity,
+    unknown_people,
+)
+from crm.identity_keys import TABLE as KEYS
+from crm.identity_keys import identity_key_rows
 from crm.language import detect_language
-from crm.models import AccessRecord, EventKind, InboundEvent, TicketStatus
+from crm.models import (
+    AccessRecord,
+    Citizen,
+    CitizenNameToken,
+    ContactPoint,
+    EventKind,
+    InboundEvent,
+    Message,
+    Ticket,
+    TicketStatus,
+)
 from crm.normalise import normalise_address, normalise_email, normalise_phone
-from crm.threading import ThreadingPolicy, find_thread
-from crm.tickets import add_inbound_message, open_ticket, record_event, resolve_at_desk, set_status
+from crm.person import Person
+from crm.reply_address import new_token
+from crm.search import name_token_rows
+from crm.threading import NO_THREAD, ThreadingPolicy, find_thread, surely_new_email
+from crm.tickets import (
+    add_inbound_message,
+    created_data,
+    event_row,
+    inbound_message_fields,
+    insert_rows,
+    message_in_data,
+    open_ticket,
+    record_event,
+    reserve_references,
+    resolve_at_desk,
+    set_status,
+    ticket_subject,
+)
 from crm.types import Channel, InboundMessage
 
 
@@ -69,7 +109,7 @@ async def ingest_message(
             reason=f"{thread.reason}; citizen: {who.reason}",
             related_ticket_id=thread.related_ticket_id,
         )
-        how = "first message of a new ticket"
+        how = FIRST_MESSAGE
     else:
         how = thread.reason
         if thread.reopen:
@@ -97,6 +137,108 @@ async def ingest_message(
                            reason="no acknowledgement sent: resolved on the spot")
     return Ingested(ticket.id, stored.id, who.citizen.id, new_ticket, new_citizen=who.created,
                     awaits_acknowledgement=bool(awaits and not resolved_here))
+
+
+FIRST_MESSAGE = "first message of a new ticket"
+# Metadata that takes a message off the set-based path: keywords, bounces and auto-replies, an
+# agent's logging or forwarding, media to fetch. ingest_message (and its caller) handle those.
+_SPECIAL = ("keyword", "bounce", "auto_reply", "logged_by", "resolved_on_the_spot", "media", "forwarded_by")
+
+
+@dataclass
+class NewRequest:
+    """A message a batch takes in set-based (open_new_requests): the first of a new ticket, from a
+    sender nobody is known as. Filled in as it goes: its citizen, ticket row, message id, events."""
+
+    event_id: int
+    message: InboundMessage
+    keys: list[tuple[str, str, str]]  # the sender's identifiers: (kind, normalised value, as given)
+    person: Person
+    citizen_id: int = 0
+    full_name: str = ""  # the citizen's, as stored
+    ticket: dict[str, Any] = field(default_factory=dict)  # the ticket's row, its id once inserted
+    message_id: int = 0
+    reply_to: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)  # its timeline, in order (event_row)
+
+
+def new_request(event: InboundEvent, message: InboundMessage, *, default_region: str,
+                threading: ThreadingPolicy) -> NewRequest | None:
+    """The message as a NewRequest when nothing about it needs ingest_message's per-message
+    rules (a thread to find, a keyword, an attachment, an agent, a postal address...); None
+    otherwise. Whether its sender is unknown is for unknown_senders to say."""
+    meta = message.metadata
+    if (not surely_new_email(message, threading) or event.reference or message.citizen_id is not None
+            or message.category or message.attachments or not message.sender.email or message.sender.address
+            or message.reply_channel not in (None, Channel.EMAIL)
+            or any(meta.get(key) for key in _SPECIAL)):
+        return None
+    keys, person = sender_identity(message.sender, default_region=default_region,
+                                   name_is_reliable=_name_is_reliable(message))
+    return NewRequest(event.id, message, keys, person)
+
+
+async def unknown_senders(session: AsyncSession, requests: list[NewRequest], *,
+                          default_region: str) -> list[NewRequest]:
+    """Those whose sender identify_citizen would create a citizen for, with nobody to review (under
+    their identity locks). One read for all: those no citizen shares an identifier or a blocking
+    key with; the others (a common name) resolved one by one, as identify_citizen would."""
+    unknown = await unknown_people(session, [r.person for r in requests])
+    policy = IdentityPolicy(default_region=default_region)
+    return [r for r, is_unknown in zip(requests, unknown)
+            if is_unknown or await resolves_to_nobody(session, r.person, policy)]
+
+
+async def open_new_requests(session: AsyncSession, requests: list[NewRequest], *, now: datetime,
+                            default_region: str) -> None:
+    """First half of ingest_message for these requests, set-based: their citizens (with identity
+    keys, name tokens and contact points) inserted, and their tickets' rows prepared (references
+    reserved together, language guessed) for the caller to assign before store_new_requests
+    inserts them. The same rows ingest_message writes; a few multi-row INSERTs for all."""
+    rows = [{"full_name": (r.message.sender.name or "").strip()[:200], "language": r.message.metadata.get("language"),
+             "address": None, "alternates": []} for r in requests]
+    for r, row, citizen_id in zip(requests, rows, await insert_rows(session, Citizen.__table__, rows)):
+        r.citizen_id, r.full_name = citizen_id, row["full_name"]
+    keys, tokens, points = [], [], []
+    for r, row in zip(requests, rows):
+        stored = SimpleNamespace(**row, first_name=None, last_name=None, birth_date=None, postcode=None, city=None)
+        keys += identity_key_rows(r.citizen_id, citizen_person(stored))  # what the mapper events write
+        tokens += name_token_rows(r.citizen_id, row["full_name"])
+        points += [{"citizen_id": r.citizen_id, "kind": kind, "value": value, "raw_value": raw[:320]}
+                   for kind, value, raw in r.keys]
+    await insert_rows(session, KEYS, keys, returning=False)
+    await insert_rows(session, CitizenNameToken.__table__, tokens, returning=False)
+    await insert_rows(session, ContactPoint.__table__, points, returning=False)
+    references = await reserve_references(session, len(requests), now)
+    for r, reference, row in zip(requests, references, rows):
+        message = r.message
+        r.reply_to = _reply_address(message, default_region)
+        r.ticket = {"reference": reference, "citizen_id": r.citizen_id, "category_id": None,
+                    "subject": ticket_subject(message), "priority": "normal", "status": TicketStatus.NEW.value,
+                    "origin_channel": message.channel.value,
+                    "reply_channel": (message.reply_channel or message.channel).value,
+                    "language": row["language"] or detect_language(message.text), "assignee_id": None,
+                    "assigned_at": None, "reply_token": new_token(), "created_at": now, "updated_at": now}
+
+
+async def store_new_requests(session: AsyncSession, requests: list[NewRequest]) -> None:
+    """Second half: the tickets (as the caller left their rows) and the messages inserted; each
+    request's timeline starts with what open_ticket and add_inbound_message record."""
+    for r, ticket_id in zip(requests, await insert_rows(session, Ticket.__table__, [r.ticket for r in requests])):
+        r.ticket["id"] = ticket_id
+        for event in r.events:  # the assignment's, recorded before the ticket had its id
+            event["ticket_id"] = ticket_id
+    messages = [inbound_message_fields(r.ticket["id"], r.citizen_id, r.message, {"reply_to": r.reply_to}, False)
+                for r in requests]
+    for r, message_id in zip(requests, await insert_rows(session, Message.__table__, messages)):
+        r.message_id = message_id
+        channel = r.message.channel.value
+        r.events[:0] = [
+            event_row(r.ticket["id"], EventKind.CREATED, reason=f"{NO_THREAD}; citizen: {NEW_CITIZEN}",
+                      data=created_data(r.message, None)),
+            event_row(r.ticket["id"], EventKind.MESSAGE_IN, reason=FIRST_MESSAGE, actor_type="citizen",
+                      actor_id=r.citizen_id, data=message_in_data(message_id, channel, r.citizen_id)),
+        ]
 
 
 def _name_is_reliable(message: InboundMessage) -> bool:

@@ -3,6 +3,7 @@
 that cannot be read raises InvalidInput naming the field."""
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 
@@ -28,7 +29,12 @@ _SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 
 def _special_use(address: str) -> bool:
     """The domain or one of its parents is special-use (test, local, invalid, …)."""
-    labels = address.rsplit("@", 1)[-1].lower().split(".")
+    return _special_use_domain(address.rsplit("@", 1)[-1].lower())
+
+
+@functools.lru_cache(maxsize=4096)  # a population uses few email domains
+def _special_use_domain(domain: str) -> bool:
+    labels = domain.split(".")
     return any(".".join(labels[k:]) in _SPECIAL_USE for k in range(len(labels)))
 
 
@@ -80,8 +86,12 @@ def parse_birth_date(value: date | str | None) -> date | None:
     if value is None or isinstance(value, date):
         return value
     text = value.strip()
-    if not text:
-        return None
+    return _parse_birth_text(text) if text else None
+
+
+@functools.lru_cache(maxsize=65536)  # a century of days: an import's birth dates repeat
+def _parse_birth_text(text: str) -> date:
+    """A valid date stays valid as time passes, so caching it is safe; refusals are not cached."""
     if len(text) == 10 and text[4] == "-":
         try:
             parsed = date.fromisoformat(text)
@@ -102,6 +112,7 @@ def parse_birth_date(value: date | str | None) -> date | None:
                        fields={"birth_date": "expected YYYY-MM-DD or DD/MM/YYYY"})
 
 
+@functools.lru_cache(maxsize=65536)  # postcodes repeat across a population
 def normalise_postcode(value: str) -> str:
     text = " ".join(value.upper().split())
     if not _POSTCODE.match(text):

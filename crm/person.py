@@ -3,6 +3,7 @@ Pure: built from what someone typed (`person_from_record`) or from a stored citi
 (`person_from_citizen`), so both sides of a comparison are read by the same rules."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -68,6 +69,10 @@ class Person:
     problems: tuple[str, ...] = field(default=(), compare=False)  # values dropped, and why
 
 
+# Cities repeat across a population, unlike addresses: their folding is worth remembering.
+_fold_city = functools.lru_cache(maxsize=16384)(fold)
+
+
 def split_address(folded: str) -> tuple[str | None, tuple[str, ...]]:
     """The street number and the words that name the street ('12 bis rue de la Paix' -> ('12', ('paix',)))."""
     words = folded.split()
@@ -122,7 +127,7 @@ def build_person(*, first_name: str | None, last_name: str | None, full_name: st
                   family_joined="".join(name_words(last_name)) if last_name else "", emails=emails, phones=phones,
                   national_ids=national_ids, birth_date=birth_date, address=folded_address,
                   street_number=number, street_words=street, postcode=postcode,
-                  city=fold(city) if city else "", name_is_reliable=name_is_reliable, problems=problems)
+                  city=_fold_city(city) if city else "", name_is_reliable=name_is_reliable, problems=problems)
 
 
 def display_name(record: IdentityRecord) -> str:

@@ -11,6 +11,7 @@ of all citizens on either database. Identifiers go through
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -53,9 +54,14 @@ def name_keys(full_name: str) -> list[str]:
     """What the name index holds for a name: its words, and every ordered pair of them
     ('nadia amrani', 'amrani nadia'), so that two typed words are one range scan however
     common each word is alone."""
+    return list(_name_keys(full_name))
+
+
+@functools.lru_cache(maxsize=65536)  # full names repeat across a population (an import's rows)
+def _name_keys(full_name: str) -> tuple[str, ...]:
     words = name_tokens(full_name)
     pairs = [f"{a} {b}"[:MAX_TOKEN] for a in words for b in words if a != b]
-    return list(dict.fromkeys(words + pairs))
+    return tuple(dict.fromkeys(words + pairs))
 
 
 def spellings(word: str) -> tuple[str, ...]:

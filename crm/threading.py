@@ -114,7 +114,21 @@ async def find_thread(session: AsyncSession, message: InboundMessage, citizen_id
         ticket = await latest_open_ticket(session, citizen_id, message.channel.value)
         if ticket is not None:
             return Thread(ticket, "latest open ticket of this citizen on this channel")
-    return Thread(None, "no thread found: a new request")
+    return Thread(None, NO_THREAD)
+
+
+NO_THREAD = "no thread found: a new request"
+
+
+def surely_new_email(message: InboundMessage, policy: ThreadingPolicy = ThreadingPolicy()) -> bool:
+    """An email find_thread would answer with Thread(None, NO_THREAD) without reading anything:
+    no header chain, no reply token, no reference in its subject, nothing an agent named. What a
+    batch may take in as a new request without asking find_thread."""
+    if message.channel is not Channel.EMAIL or message.reference or message.new_ticket or _chain(message):
+        return False
+    if policy.reply_address and tokens_in(message.metadata.get("recipients") or [], policy.reply_address):
+        return False
+    return REFERENCE_IN_TEXT.search(message.subject or "") is None
 
 
 async def named_thread(session: AsyncSession, reference: str, citizen_id: int) -> Thread:

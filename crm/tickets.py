@@ -33,19 +33,25 @@ def format_reference(year: int, number: int) -> str:
 
 async def reserve_reference(session: AsyncSession, now: datetime | None = None) -> str:
     """Take the next public reference of the year; concurrent callers never get the same one."""
+    return (await reserve_references(session, 1, now))[0]
+
+
+async def reserve_references(session: AsyncSession, count: int, now: datetime | None = None) -> list[str]:
+    """The next `count` references of the year, in order, by one statement (a batch of new
+    tickets); concurrent callers never get the same one."""
     year = (now or utcnow()).year
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(TicketSequence)
-        .values(year=year, last_value=1)
+        .values(year=year, last_value=count)
         .on_conflict_do_update(
-            index_elements=["year"], set_={"last_value": TicketSequence.last_value + 1}
+            index_elements=["year"], set_={"last_value": TicketSequence.last_value + count}
         )
         .returning(TicketSequence.last_value)
     )
-    number = (await session.exec(statement)).scalar_one()  # type: ignore[call-overload]
-    return format_reference(year, number)
+    last = (await session.exec(statement)).scalar_one()  # type: ignore[call-overload]
+    return [format_reference(year, number) for number in range(last - count + 1, last + 1)]
 
 
 async def record_event(
@@ -126,7 +132,7 @@ async def open_ticket(
         reference=reference or await reserve_reference(session),
         citizen_id=citizen_id,
         category_id=category_id,
-        subject=(origin.subject or origin.text.strip().split("\n", 1)[0])[:300],
+        subject=ticket_subject(origin),
         priority=priority,
         origin_channel=origin.channel.value,
         reply_channel=(origin.reply_channel or origin.channel).value,
@@ -137,12 +143,42 @@ async def open_ticket(
     await session.flush()
     inspect(ticket).info[OPENED_IN] = session.sync_session.get_transaction()
     await record_event(session, ticket.id, EventKind.CREATED, reason=reason, **_logged_by(origin),
-                       data={"channel": origin.channel.value, "category_id": category_id,
-                             **({"related_ticket_id": related_ticket_id} if related_ticket_id else {})})
+                       data=created_data(origin, category_id, related_ticket_id))
     return ticket
 
 
+def created_data(origin: InboundMessage, category_id: int | None, related_ticket_id: int | None = None) -> dict:
+    return {"channel": origin.channel.value, "category_id": category_id,
+            **({"related_ticket_id": related_ticket_id} if related_ticket_id else {})}
+
+
 OPENED_IN = "crm.tickets.opened_in"
+
+
+def ticket_subject(origin: InboundMessage) -> str:
+    """A new ticket's subject: the message's, else its first line."""
+    return (origin.subject or origin.text.strip().split("\n", 1)[0])[:300]
+
+
+async def insert_rows(session: AsyncSession, table: Any, rows: list[dict[str, Any]], *,
+                      returning: bool = True) -> list[int]:
+    """Many rows of one table by one multi-row INSERT (Core: no ORM object is built), their ids
+    in the order of `rows`. Column defaults apply as for the ORM; JSON columns without one must
+    be given. For a batch of new requests, where each row would otherwise be its own INSERT."""
+    if not rows:
+        return []
+    if not returning:
+        await session.execute(table.insert(), rows)
+        return []
+    result = await session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars().all())
+
+
+def event_row(ticket_id: int, kind: EventKind, *, reason: str | None = None, actor_type: str = "system",
+              actor_id: int | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A timeline event as a row for insert_rows: what record_event writes."""
+    return {"ticket_id": ticket_id, "kind": kind.value, "reason": reason, "actor_type": actor_type,
+            "actor_id": actor_id, "data": data or {}}
 
 
 def _touch(session: AsyncSession, ticket: Ticket) -> None:
@@ -200,26 +236,28 @@ async def add_inbound_message(
     awaiting_acknowledgement: bool = False,
 ) -> Message:
     """`meta`: what the caller adds to the message's metadata (in the same INSERT, not an UPDATE after)."""
-    row = Message(
-        ticket_id=ticket.id,
-        citizen_id=citizen_id,
-        direction=Direction.IN.value,
-        channel=message.channel.value,
-        external_id=message.external_id,
-        subject=message.subject,
-        text=message.text,
-        meta={**message.metadata, **(meta or {})},
-        rfc_message_id=message.metadata.get("message_id"),
-        awaiting_acknowledgement=awaiting_acknowledgement,
-    )
+    row = Message(**inbound_message_fields(ticket.id, citizen_id, message, meta, awaiting_acknowledgement))
     session.add(row)
     _touch(session, ticket)
     await session.flush()
     await record_event(session, ticket.id, EventKind.MESSAGE_IN, reason=reason,
                        **(_logged_by(message) or {"actor_type": "citizen", "actor_id": citizen_id}),
-                       data={"message_id": row.id, "channel": row.channel, "citizen_id": citizen_id,
-                             **({"which_request": list(alternatives)} if alternatives else {})})
+                       data=message_in_data(row.id, row.channel, citizen_id, alternatives))
     return row
+
+
+def inbound_message_fields(ticket_id: int, citizen_id: int, message: InboundMessage, meta: dict[str, Any] | None,
+                           awaiting_acknowledgement: bool) -> dict[str, Any]:
+    """The columns of a citizen's message as stored (an ORM Message's fields, or a row for insert_rows)."""
+    return {"ticket_id": ticket_id, "citizen_id": citizen_id, "direction": Direction.IN.value,
+            "channel": message.channel.value, "external_id": message.external_id, "subject": message.subject,
+            "text": message.text, "meta": {**message.metadata, **(meta or {})},
+            "rfc_message_id": message.metadata.get("message_id"), "awaiting_acknowledgement": awaiting_acknowledgement}
+
+
+def message_in_data(message_id: int, channel: str, citizen_id: int, alternatives: tuple[int, ...] = ()) -> dict:
+    return {"message_id": message_id, "channel": channel, "citizen_id": citizen_id,
+            **({"which_request": list(alternatives)} if alternatives else {})}
 
 
 async def add_outbound_message(

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm import tickets
 from crm.columns import utcnow
-from crm.models import OPEN_STATUS_SQL, OPEN_STATUSES, Citizen, EventKind, Ticket
+from crm.models import OPEN_STATUS_SQL, OPEN_STATUSES, Citizen, EventKind, Ticket, TicketStatus
 from routing.calendar import BusinessCalendar
 from routing.models import Agent, AgentSkill, AgentTeam, Category, Skill, Team, TicketRouting
 from routing.policy import (AgentProfile, Decision, RoutingRules, TicketNeed, choose_agent, language_required,
@@ -201,6 +201,10 @@ class RosterCache:
     def forget(self) -> None:
         self._agents, self._loads = None, None
 
+    def agent(self, agent_id: int) -> Agent | None:
+        """A locked agent, once roster() has run."""
+        return next((a for a in self._agents or [] if a.id == agent_id), None)
+
     def recount(self) -> None:
         self._loads = None
 
@@ -278,12 +282,58 @@ async def assign_ticket(session: AsyncSession, ticket_id: int, config: RoutingCo
     if decision.agent_id is None:
         await _record_once(session, ticket.id, EventKind.UNASSIGNED, decision.reason, {"stage": stage})
         return decision
-    await give_ticket(session, context, decision.agent_id, reason=decision.reason,
-                      data={"skill": need.skill, "stage": decision.stage, "eligible": decision.eligible,
-                            "score": decision.score, "factors": dict(decision.factors)})
+    await give_ticket(session, context, decision.agent_id, reason=decision.reason, data=_decision_data(need, decision))
     if roster is not None:
         roster.given(decision.agent_id, ticket.origin_channel)
     return decision
+
+
+def _decision_data(need: TicketNeed, decision: Decision) -> dict:
+    return {"skill": need.skill, "stage": decision.stage, "eligible": decision.eligible,
+            "score": decision.score, "factors": dict(decision.factors)}
+
+
+_DEFAULT_STAGE = TicketRouting.__table__.c.stage.default.arg  # a new routing row's stage
+
+
+async def assign_new_tickets(session: AsyncSession, rows: list[dict], config: RoutingConfig, roster: RosterCache,
+                             now: datetime | None = None) -> list[tuple[dict, list[dict]]]:
+    """assign_ticket(new_ticket=True, new_citizen=True) for tickets about to be inserted, from
+    their rows (no category, no assignee yet, a citizen created in this transaction): the same
+    decisions, in order, from the transaction's roster, with no ORM object and no statement of
+    their own. Each row is given its agent (assignee, status, times); returned per row: its
+    routing row and its timeline events (event_row), both to be completed with the ticket's id
+    once it is inserted."""
+    now = now or utcnow()
+    calendar = team_calendar(None, config.timezone)
+    assigned = []
+    for row in rows:
+        due = due_times(calendar, row["created_at"], SlaTargets())
+        routing = {"ticket_id": None, "team_id": None, "waiting_since": row["created_at"], "stage": _DEFAULT_STAGE,
+                   "first_response_due_at": due.first_response, "resolution_due_at": due.resolution}
+        need = TicketNeed(ticket_id=0, language=row["language"], channel=row["origin_channel"],
+                          priority=row["priority"],
+                          waited_minutes=calendar.business_minutes_between(row["created_at"], now))
+        stage = stage_for(need, config.rules)
+        events = []
+        if stage != routing["stage"]:
+            routing["stage"] = stage
+            events.append(tickets.event_row(0, EventKind.ROUTING, reason=_relaxation_note(stage, need),
+                                            data={"stage": stage}))
+        decision = choose_agent(need, await roster.roster(session, need, stage, now, config), config.rules)
+        if decision.agent_id is None:  # _record_once: the ticket's last event is its first message
+            events.append(tickets.event_row(0, EventKind.UNASSIGNED, reason=decision.reason, data={"stage": stage}))
+        else:
+            routing["waiting_since"] = None
+            given = utcnow()
+            row.update(assignee_id=decision.agent_id, updated_at=given, assigned_at=given,
+                       status=TicketStatus.OPEN.value)
+            events.append(tickets.event_row(0, EventKind.ASSIGNED, reason=decision.reason,
+                                            data={"agent_id": decision.agent_id, "from_agent_id": None,
+                                                  **_decision_data(need, decision)}))
+            roster.given(decision.agent_id, row["origin_channel"])
+        assigned.append((routing, events))
+    return assigned
 
 
 async def lock_agent_profile(session: AsyncSession, agent_id: int, now: datetime,

@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import logging
 from email.utils import make_msgid
+from types import SimpleNamespace
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.reply_context import reply_context
+from app.reply_context import context_of, reply_context
 from app.settings import Settings
 from crm import tickets
 from crm.errors import DomainError
+from crm.intake import NewRequest
 from crm.models import EventKind, Message, Ticket
 from crm.reply_address import new_token, plus_address
-from crm.types import Channel
-from replies.models import Step
+from crm.types import Channel, Direction
+from replies.models import Delivery, Step
 from replies.outbox import find_delivery, queue_delivery
-from replies.templates import find_template, render
+from replies.templates import TemplateCache, find_template, render
+from routing.assign import RosterCache
 from routing.categories import notify_steps_of
 
 log = logging.getLogger("guichet.jobs.acknowledge")
@@ -81,31 +84,93 @@ async def queue_acknowledgement(session: AsyncSession, settings: Settings, ticke
         category_id=ticket.category_id, language=ticket.language,
         default_language=settings.default_language,
     )
-    problem = None
-    if Step.ACKNOWLEDGEMENT.value not in await notify_steps_of(session, ticket.category_id):
-        problem = "its category does not acknowledge requests"
-    elif channel not in SENT_CHANNELS:
-        problem = f"the citizen is answered by {channel}, where nothing is sent automatically"
-    elif not to:
-        problem = f"no {channel} address to acknowledge to"
-    elif template is None:
-        problem = f"no acknowledgement template for {channel}"
-    else:
+    problem = _why_not(await notify_steps_of(session, ticket.category_id), channel, to, template)
+    if problem is None:
         try:
             rendered = render(template, await reply_context(session, ticket, settings))
         except DomainError as exc:
             problem = f"acknowledgement template failed: {exc}"
     tickets.mark_acknowledged(message)
     if problem:
-        await tickets.record_event(session, ticket.id, EventKind.NOTE,
-                                   reason=f"no acknowledgement sent: {problem}")
-        log.warning("ticket %s not acknowledged: %s", ticket.id, problem)
+        await tickets.record_event(session, ticket.id, EventKind.NOTE, reason=_not_sent(ticket.id, problem))
         return None
     header_id = make_msgid(domain=settings.mail_domain) if channel == Channel.EMAIL.value else None
     delivery, _ = await queue_delivery(
         session, ticket, channel=channel, to=to, rendered=rendered, dedupe_key=f"ack:{message.id}",
-        reason="acknowledgement of the citizen's message", header_message_id=header_id, new_key=new_message,
+        reason=ACKNOWLEDGEMENT, header_message_id=header_id, new_key=new_message,
         headers=email_headers(ticket, message, settings.reply_address)
         if channel == Channel.EMAIL.value else None,
     )
     return delivery.id
+
+
+ACKNOWLEDGEMENT = "acknowledgement of the citizen's message"
+
+
+def _why_not(steps: list[str], channel: str, to: str | None, template: Any) -> str | None:
+    """Why no acknowledgement can be sent; None when one can."""
+    if Step.ACKNOWLEDGEMENT.value not in steps:
+        return "its category does not acknowledge requests"
+    if channel not in SENT_CHANNELS:
+        return f"the citizen is answered by {channel}, where nothing is sent automatically"
+    if not to:
+        return f"no {channel} address to acknowledge to"
+    if template is None:
+        return f"no acknowledgement template for {channel}"
+    return None
+
+
+def _not_sent(ticket_id: int, problem: str) -> str:
+    log.warning("ticket %s not acknowledged: %s", ticket_id, problem)
+    return f"no acknowledgement sent: {problem}"
+
+
+async def acknowledge_new_requests(session: AsyncSession, settings: Settings, requests: list[NewRequest],
+                                   routing_rows: list[dict], roster: RosterCache,
+                                   templates: TemplateCache) -> list[int | None]:
+    """queue_acknowledgement(new_message=True) for a batch's new email requests once their
+    tickets and messages are inserted (crm.intake.store_new_requests), set-based: rendered from
+    the cached templates and the rows at hand, their messages and deliveries inserted by one
+    statement each; each request's timeline gets what queue_acknowledgement records. The
+    delivery id of each (None: a note says why there is none)."""
+    steps = await notify_steps_of(session, None)
+    outgoing: list[tuple[NewRequest, dict, dict]] = []  # (request, its message row, its delivery row)
+    for r, state in zip(requests, routing_rows):
+        ticket = SimpleNamespace(**r.ticket)
+        channel, to = ticket.reply_channel, r.reply_to
+        template = await templates.find(session, step=Step.ACKNOWLEDGEMENT.value, channel=channel,
+                                        category_id=None, language=ticket.language,
+                                        default_language=settings.default_language)
+        problem = _why_not(steps, channel, to, template) or (None if channel == Channel.EMAIL.value
+                                                             else f"{channel} is not acknowledged in a batch")
+        if problem is None:
+            citizen = SimpleNamespace(full_name=r.full_name, first_name=None, last_name=None)
+            try:
+                rendered = render(template, context_of(ticket, settings, citizen=citizen,
+                                                       agent=roster.agent(ticket.assignee_id), category=None,
+                                                       team=None, state=SimpleNamespace(**state)))
+            except DomainError as exc:
+                problem = f"acknowledgement template failed: {exc}"
+        if problem:
+            r.events.append(tickets.event_row(ticket.id, EventKind.NOTE, reason=_not_sent(ticket.id, problem)))
+            continue
+        header_id = make_msgid(domain=settings.mail_domain)
+        meta = {"template_id": rendered.template_id, "language": rendered.language, "to": to}
+        message = {"ticket_id": ticket.id, "citizen_id": ticket.citizen_id, "direction": Direction.OUT.value,
+                   "channel": channel, "subject": rendered.subject or None, "text": rendered.body, "meta": meta,
+                   "rfc_message_id": header_id}
+        inbound = SimpleNamespace(meta=r.message.metadata, rfc_message_id=r.message.metadata.get("message_id"))
+        delivery = {"ticket_id": ticket.id, "dedupe_key": f"ack:{r.message_id}", "channel": channel, "to": to,
+                    "subject": rendered.subject or None, "body": rendered.body, "html": rendered.html,
+                    "encoding": None, "segments": None, "header_message_id": header_id,
+                    "headers": email_headers(ticket, inbound, settings.reply_address)}
+        outgoing.append((r, message, delivery))
+    message_ids = await tickets.insert_rows(session, Message.__table__, [message for _, message, _ in outgoing])
+    for (r, message, delivery), message_id in zip(outgoing, message_ids):
+        delivery["message_id"] = message_id
+        r.events.append(tickets.event_row(r.ticket["id"], EventKind.MESSAGE_OUT, reason=ACKNOWLEDGEMENT,
+                                          data={"message_id": message_id, "channel": message["channel"],
+                                                **message["meta"]}))
+    delivery_ids = dict(zip((id(r) for r, _, _ in outgoing),
+                            await tickets.insert_rows(session, Delivery.__table__, [d for _, _, d in outgoing])))
+    return [delivery_ids.get(id(r)) for r in requests]

@@ -10,21 +10,31 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import hold_loaded
-from app.jobs.acknowledge import queue_acknowledgement
-from app.queue import enqueue_after_commit
+from app.jobs.acknowledge import acknowledge_new_requests, queue_acknowledgement
+from app.queue import ArqQueue, enqueue_after_commit
 from app.reply_context import help_context
 from app.settings import attachment_policy, routing_config, threading_policy
 from channels.base import ParseError
 from crm.errors import DomainError
 from crm.inbound import get_inbound, lock_pending, mark_handled, mark_processed, mark_quarantined
 from crm.identity import lock_identities
-from crm.intake import Ingested, ingest_message, sender_lock_keys
+from crm.columns import utcnow
+from crm.intake import (
+    Ingested,
+    NewRequest,
+    ingest_message,
+    new_request,
+    open_new_requests,
+    sender_lock_keys,
+    store_new_requests,
+    unknown_senders,
+)
 from crm.language import known_language
-from crm.models import ContactKind, InboundStatus, Message, Ticket
+from crm.models import ContactKind, InboundStatus, Message, Ticket, TicketEvent
 from crm.normalise import normalise_phone
 from crm.opt_outs import lift_opt_out, record_opt_out
 from crm.reply_address import tokens_in
-from crm.tickets import defer_events, find_inbound_message, latest_status_event, write_events
+from crm.tickets import defer_events, find_inbound_message, insert_rows, latest_status_event, write_events
 from crm.types import Channel, InboundMessage
 from replies.dispatch import record_bounce
 from replies.models import Step
@@ -32,10 +42,10 @@ from replies.outbox import opt_out_confirmation_key, queue_service_delivery
 from replies.survey import parse_score, record_answer, surveyed_ticket
 from replies.templates import TemplateCache, find_template, render
 from routing.agents import agents_by_email, find_agent_by_email
-from routing.assign import RosterCache
+from routing.assign import RosterCache, assign_new_tickets
 from routing.assign import assign_ticket as assign
 from routing.categories import category_by_slug
-from routing.models import Agent
+from routing.models import Agent, TicketRouting
 
 log = logging.getLogger("guichet.jobs.inbound")
 
@@ -92,6 +102,10 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
     process_inbound for each, in a savepoint of its own, sharing what does not change from one
     message to the next (the agents, locked once in id order; templates; loaded rows).
 
+    The common case, an email opening a new ticket for a sender nobody is known as, goes
+    set-based instead (_take_in_new: a few multi-row INSERTs for a run of them, the same rows as
+    the per-event code); the events keep their order, so what comes after sees what came before.
+
     One bad message never fails the batch: a parse or domain error quarantines it as
     process_inbound would; any other failure (a duplicate, a deadlock, a bug) rolls back its
     savepoint only, leaves it pending and asks for its own process_inbound job, which settles
@@ -104,16 +118,25 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
         hold_loaded(session)
         events = await lock_pending(session, event_ids)
         batch = Batch(parsed=_parse_all(ctx, events))
-        await _lock_senders(session, ctx["settings"], list(batch.parsed.values()))
+        region = ctx["settings"].default_region
+        lock_keys = {event_id: sender_lock_keys(message, region) for event_id, message in batch.parsed.items()}
+        locked = await _lock_senders(session, [key for keys in lock_keys.values() for key in keys])
+        # New requests from unknown senders go in set-based; only under the batch's identity locks.
+        candidates = await _new_requests(session, ctx, batch, events) if locked else {}
         timeline: list = []  # the events' timeline events, written by one INSERT at the end
         taken_in: list = []  # and the events taken in, marked so by one UPDATE
-        for event in events:
+
+        def done(handled: Handled) -> None:
+            handled_all.append(handled)
+            outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+
+        async def one(event: Any) -> None:
             event_id = event.id  # read now: a rolled-back savepoint expires what it changed
             deferred = defer_events(session)  # dropped with the savepoint if it rolls back
             try:
                 async with session.begin_nested():
                     handled = await _handle(session, ctx, event, batch)
-                timeline += deferred
+                timeline.extend(deferred)
                 if handled.processed:
                     taken_in.append((event, handled.processed))
             except Quarantine as exc:  # rolled back to its savepoint, and with it any lock it took
@@ -125,17 +148,63 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
                 batch.routing.forget()
                 log.warning("inbound event %s left to its own job: %s", event_id, type(exc).__name__)
                 fallback.append(event_id)
+                return
+            done(handled)
+
+        async def set_based(run: list[tuple[Any, NewRequest]]) -> None:
+            """New requests from unknown senders, set-based; if that fails, one by one as any event."""
+            if not run:
+                return
+            try:
+                async with session.begin_nested():
+                    delivery_ids = await _take_in_new(session, ctx, batch, [r for _, r in run])
+            except Exception as exc:  # a duplicate message, a deadlock: each event on its own
+                batch.routing.forget()
+                log.warning("%d new requests of a batch taken in one by one: %s", len(run), type(exc).__name__)
+                for event, _ in run:
+                    await one(event)
+                return
+            for (event, r), delivery_id in zip(run, delivery_ids):
+                batch.parsed.pop(event.id, None)
+                taken_in.append((event, (r.ticket["id"], r.message_id)))
+                done(Handled("processed", _send(delivery_id), processed=(r.ticket["id"], r.message_id)))
+
+        async def run_of_new(run: list[tuple[Any, NewRequest]]) -> None:
+            """Consecutive would-be new requests whose senders share nothing: those whose sender
+            turns out to be unknown, now that every event before them is in, go set-based; any
+            other (a known sender), alone in its turn."""
+            unknown = {id(r) for r in await unknown_senders(session, [r for _, r in run], default_region=region)} \
+                if run else set()
+            waiting: list[tuple[Any, NewRequest]] = []
+            for event, r in run:
+                if id(r) in unknown:
+                    waiting.append((event, r))
+                    continue
+                await set_based(waiting)
+                waiting = []
+                await one(event)
+            await set_based(waiting)
+
+        run: list[tuple[Any, NewRequest]] = []  # would-be new requests, in order, sharing no identity lock
+        run_keys: set[str] = set()
+        for event in events:
+            request = candidates.get(event.id)
+            keys = set(lock_keys[event.id]) if request else set()
+            if request is None or keys & run_keys:  # what comes after sees what came before
+                await run_of_new(run)
+                run, run_keys = [], set()
+            if request is None:
+                await one(event)
                 continue
-            handled_all.append(handled)
-            outcomes[handled.outcome] = outcomes.get(handled.outcome, 0) + 1
+            run.append((event, request))
+            run_keys |= keys
+        await run_of_new(run)
         for event, (ticket_id, message_id) in taken_in:
             mark_processed(event, ticket_id=ticket_id, message_id=message_id)
         write_events(session, timeline)
         await session.commit()
-    for handled in handled_all:
-        await _enqueue_after_commit(ctx, handled)
-    for event_id in fallback:
-        await ctx["queue"].enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}:fallback")
+    await _enqueue_after_commit(ctx, *handled_all, Handled("fallback", [
+        ("process_inbound", event_id, f"process_inbound:{event_id}:fallback") for event_id in fallback]))
     skipped = len(set(event_ids)) - len(events)
     return {**outcomes, **({"fallback": len(fallback)} if fallback else {}),
             **({"not pending": skipped} if skipped else {})}
@@ -179,16 +248,58 @@ def _parse_all(ctx: dict[str, Any], events: list[Any]) -> dict[int, InboundMessa
     return parsed
 
 
-async def _lock_senders(session: Any, settings: Any, messages: list[InboundMessage]) -> None:
-    """The identity locks of every sender of the batch, in one statement instead of one per event.
-    In a savepoint of its own: if it fails (a deadlock with another batch), each event takes its
-    own locks as it would alone."""
-    keys = [key for message in messages for key in sender_lock_keys(message, settings.default_region)]
+async def _lock_senders(session: Any, keys: list[str]) -> bool:
+    """The identity locks of every sender of the batch (crm.intake.sender_lock_keys), in one
+    statement instead of one per event. In a savepoint of its own: if it fails (a deadlock with
+    another batch), each event takes its own locks as it would alone (and none goes set-based)."""
     try:
         async with session.begin_nested():
             await lock_identities(session, keys)
     except DBAPIError as exc:
         log.warning("identity locks of a batch not taken together: %s", type(exc).__name__)
+        return False
+    return True
+
+
+async def _new_requests(session: Any, ctx: dict[str, Any], batch: Batch, events: list[Any]) -> dict[int, NewRequest]:
+    """The batch's events that may open a new ticket with nothing else to decide
+    (crm.intake.new_request), by event id; whether their sender is unknown is decided in their
+    turn (unknown_senders). Left to the per-event path: a message another event of the batch
+    carries too (a duplicate), an agent's address (a forward to unwrap)."""
+    settings = ctx["settings"]
+    region, policy = settings.default_region, threading_policy(settings)
+    carried: dict[tuple[str, str], int] = {}
+    for message in batch.parsed.values():
+        carried[(message.channel.value, message.external_id)] = carried.get((message.channel.value,
+                                                                           message.external_id), 0) + 1
+    candidates = {}
+    for event in events:
+        message = batch.parsed.get(event.id)
+        request = new_request(event, message, default_region=region, threading=policy) if message else None
+        if request is None or carried[(message.channel.value, message.external_id)] > 1:
+            continue
+        if settings.agent_forwards and await batch.agent_by_email(session, message.sender.email) is not None:
+            continue
+        candidates[event.id] = request
+    return candidates
+
+
+async def _take_in_new(session: Any, ctx: dict[str, Any], batch: Batch, requests: list[NewRequest]) -> list[int | None]:
+    """What _handle does for each of these new requests, set-based: citizens, tickets, messages,
+    assignments, routing rows, acknowledgements and timelines by a few multi-row INSERTs. The
+    acknowledgements' delivery ids."""
+    settings = ctx["settings"]
+    await open_new_requests(session, requests, now=utcnow(), default_region=settings.default_region)
+    assigned = await assign_new_tickets(session, [r.ticket for r in requests], routing_config(settings), batch.routing)
+    for r, (_, events) in zip(requests, assigned):
+        r.events += events
+    await store_new_requests(session, requests)
+    routing_rows = [routing | {"ticket_id": r.ticket["id"]} for r, (routing, _) in zip(requests, assigned)]
+    await insert_rows(session, TicketRouting.__table__, routing_rows, returning=False)
+    delivery_ids = await acknowledge_new_requests(session, settings, requests, routing_rows, batch.routing,
+                                                  batch.templates)
+    await insert_rows(session, TicketEvent.__table__, [e for r in requests for e in r.events], returning=False)
+    return delivery_ids
 
 
 async def _handle(session: Any, ctx: dict[str, Any], event: Any, batch: Batch | None = None) -> Handled:
@@ -256,12 +367,23 @@ def _send(delivery_id: int | None) -> list[tuple[str, int, str]]:
     return [] if delivery_id is None else [("send_delivery", delivery_id, f"send_delivery:{delivery_id}")]
 
 
-async def _enqueue_after_commit(ctx: dict[str, Any], handled: Handled) -> None:
-    for function, record_id, job_id in handled.after_commit:
-        if function == "notify_status_change":  # the status change is committed: never fail for it
-            await enqueue_after_commit(ctx["queue"], function, record_id)
+async def _enqueue_after_commit(ctx: dict[str, Any], *handled_all: Handled) -> None:
+    """The jobs these events asked for; on Redis, those of one function in one round trip (a
+    batch's hundred send_delivery jobs: one call instead of a hundred)."""
+    queue = ctx["queue"]
+    jobs: dict[str, list[tuple[tuple[Any, ...], str]]] = {}
+    for handled in handled_all:
+        for function, record_id, job_id in handled.after_commit:
+            if function == "notify_status_change":  # the status change is committed: never fail for it
+                await enqueue_after_commit(queue, function, record_id)
+            else:
+                jobs.setdefault(function, []).append(((record_id,), job_id))
+    for function, asked in jobs.items():
+        if isinstance(queue, ArqQueue):
+            await queue.enqueue_many(function, asked)
         else:
-            await ctx["queue"].enqueue(function, record_id, job_id=job_id)
+            for args, job_id in asked:
+                await queue.enqueue(function, *args, job_id=job_id)
 
 
 OPT_OUT_KEYWORDS = {"stop", "start"}

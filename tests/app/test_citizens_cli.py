@@ -184,6 +184,33 @@ async def test_a_first_import_keeps_todays_rules_for_repeated_ids_and_shared_ema
         assert await citizen_schema(await session.connection()) == before
 
 
+async def test_a_bulk_load_keeps_tabs_newlines_and_backslashes_and_later_ids_come_after(
+        stack: Stack, tmp_path: Path) -> None:
+    """The bulk load's rows reach the database as text the workers wrote (COPY text on
+    PostgreSQL): values holding that format's own separators come back as written, and the
+    citizens made after the load take ids after the ones it numbered itself."""
+    source = write_csv(tmp_path / "odd.csv", [
+        ["Q1", "Anne\tMarie", "Roux\\N", "anne@example.org", "", "", "", "", "Paris\n1er", ""],
+        ["Q2", "Paul", "Roux", "paul@example.org", "", "", "", "", "", ""],
+    ])
+    result = guichet(stack, "citizens", "import", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "created: 2" in result.stdout
+    later = guichet(stack, "citizens", "import", str(write_csv(tmp_path / "later.csv", [
+        ["Q3", "Lina", "Roux", "lina@example.org", "", "", "", "", "", ""]])))
+    assert later.returncode == 0 and "created: 1" in later.stdout, later.stderr
+    async with stack.session() as session:
+        rows = (await session.execute(text(
+            "SELECT external_id, first_name, last_name, city, language FROM citizen ORDER BY id"))).all()
+        emails = (await session.execute(text(
+            "SELECT c.external_id, p.raw_value FROM contact_point p JOIN citizen c ON c.id = p.citizen_id "
+            "ORDER BY c.id"))).all()
+    assert [tuple(row) for row in rows] == [("Q1", "Anne\tMarie", "Roux\\N", "Paris\n1er", None),
+                                            ("Q2", "Paul", "Roux", None, None), ("Q3", "Lina", "Roux", None, None)]
+    assert [tuple(row) for row in emails] == [("Q1", "anne@example.org"), ("Q2", "paul@example.org"),
+                                              ("Q3", "lina@example.org")]
+
+
 def many_people(count: int) -> list[list[str]]:
     first = ["Nadia", "Youssef", "Marie", "Jean", "Fatima", "Pierre", "Khadija", "Lucas", "Amina", "Hugo"]
     last = ["Amrani", "Dupont", "Alaoui", "Martin", "Bennani", "Durand", "Tazi", "Moreau", "Idrissi", "Laurent"]

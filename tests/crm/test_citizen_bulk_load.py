@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.citizen_bulk_load import TABLES, begin_bulk_load, finish_bulk_load
-from crm.citizen_import import ImportReport, Prepared, import_rows
+from crm.citizen_import import ExternalIds, ImportReport, Prepared, import_rows
 from crm.errors import InvalidInput
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -86,3 +86,14 @@ async def test_no_bulk_load_once_citizens_are_there(sessions: Sessions) -> None:
     async with sessions() as session:
         assert await begin_bulk_load(session) is None
         await session.rollback()
+
+
+def test_repeated_external_ids_are_found_within_a_chunk_and_across_chunks() -> None:
+    """The bulk load checks a whole chunk's external ids at once: repeats are named with the line
+    that used the id first, rows without one are never repeats, the rest are remembered."""
+    ids = ExternalIds()
+    assert ids.repeats([2, 3, 4], ["A", "B", None]) == {}
+    assert ids.repeats([5, 6, 7, 8], ["C", "A", "C", None]) == {
+        6: "external_id 'A' already on line 2", 7: "external_id 'C' already on line 5"}
+    assert ids.repeats([9, 10], ["D", "E"]) == {}
+    assert ids.seen == {"A": 2, "B": 3, "C": 5, "D": 9, "E": 10}
