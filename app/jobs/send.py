@@ -49,7 +49,11 @@ SEND_BATCH = 100  # deliveries per send_deliveries job
 async def enqueue_sends(queue: Any, delivery_ids: list[int], *, tag: str = "") -> None:
     """Ask for these deliveries to be sent: a send_deliveries job per SEND_BATCH of them, not a
     job each (the job's own cost, arq's and a transaction, shared by the batch). `tag` tells
-    apart the job ids of two askings for the same deliveries (the sweep's stamp)."""
+    apart the job ids of two askings for the same deliveries (the sweep's stamp). One delivery
+    alone is a send_delivery job, under the id its own job has always had."""
+    if len(delivery_ids) == 1:
+        await queue.enqueue("send_delivery", delivery_ids[0], job_id=f"send_delivery:{delivery_ids[0]}{tag}")
+        return
     for start in range(0, len(delivery_ids), SEND_BATCH):
         chunk = delivery_ids[start:start + SEND_BATCH]
         await queue.enqueue("send_deliveries", chunk,

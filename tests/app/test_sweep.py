@@ -22,8 +22,8 @@ class Asked:
         self.jobs.append((function, args))
 
     def sends(self) -> list[int]:
-        return [delivery_id for function, args in self.jobs if function == "send_deliveries"
-                for delivery_id in args[0]]
+        return [delivery_id for function, args in self.jobs if function in ("send_delivery", "send_deliveries")
+                for delivery_id in (args[0] if function == "send_deliveries" else [args[0]])]
 
 
 async def _queued_deliveries(stack: Stack, n: int) -> list[int]:
