@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
@@ -36,21 +37,29 @@ PROVIDER_FINAL = {"delivered": DeliveryState.DELIVERED, "read": DeliveryState.DE
 
 
 async def _locked(session: AsyncSession, delivery_id: int) -> Delivery | None:
-    return (
-        await session.exec(select(Delivery).where(Delivery.id == delivery_id).with_for_update()
-                           # the row as it is now that it is ours, not as this session last saw it
-                           .execution_options(populate_existing=True))
-    ).first()
+    return (await _lock_all(session, [delivery_id]))[0]
+
+
+async def _lock_all(session: AsyncSession, delivery_ids: Collection[int]) -> list[Delivery | None]:
+    """The rows locked by one statement, in id order (two batches never wait on each other in a
+    cycle); None for an id with no row."""
+    rows = {delivery.id: delivery for delivery in (await session.exec(
+        select(Delivery).where(col(Delivery.id).in_(delivery_ids)).order_by(col(Delivery.id)).with_for_update()
+        # the rows as they are now that they are ours, not as this session last saw them
+        .execution_options(populate_existing=True))).all()}
+    return [rows.get(delivery_id) for delivery_id in delivery_ids]
 
 
 async def _set_state(session: AsyncSession, delivery: Delivery, state: DeliveryState,
-                     reason: str, error: str | None = None) -> None:
+                     reason: str, error: str | None = None, *, flush: bool = True) -> None:
+    """flush=False: the change goes out with the caller's next flush (a batch's: one for all)."""
     delivery.state = state.value
     delivery.updated_at = utcnow()
     delivery.last_error = error
     if state is DeliveryState.SENT:
         delivery.sent_at = delivery.updated_at
-    await session.flush()
+    if flush:
+        await session.flush()
     await _on_timeline(session, delivery, reason)
 
 
@@ -77,37 +86,83 @@ async def claim_delivery(session: AsyncSession, delivery_id: int, *,
     is held in the outbox instead.
     Commit before sending, so that a second run sees `sending` and leaves it alone.
     """
-    delivery = await _locked(session, delivery_id)
-    if delivery is None or delivery.state in FINAL_STATES:
-        return None
+    return (await claim_deliveries(session, [delivery_id], transports=transports)).outbound.get(delivery_id)
+
+
+@dataclass
+class Claims:
+    outbound: dict[int, OutboundMessage] = field(default_factory=dict)  # marked `sending`: send after commit
+    settled: list[int] = field(default_factory=list)  # nothing to send (now or yet), ids of existing rows
+    to_send: list[int] = field(default_factory=list)  # claim_sends=False: left queued, for a claim of their own
+
+
+async def claim_deliveries(session: AsyncSession, delivery_ids: list[int], *, transports: Collection[str],
+                           claim_sends: bool = True) -> Claims:
+    """claim_delivery for several deliveries in one transaction: their rows locked by one
+    statement, the opt-outs read once per channel, and what needs no network (held for want of
+    a transport, blocked by a STOP, settled already) written by one flush.
+
+    claim_sends=False: a delivery that would be sent is left queued, untouched, in `to_send`,
+    for the caller to claim alone just before its send (`sending` is committed before the
+    send; a batch marked `sending` at once would leave every unsent one to the sweep's
+    "outcome unknown" if the worker stopped half way)."""
+    claims = Claims()
     now = utcnow()
+    candidates = []
+    for delivery in await _lock_all(session, list(dict.fromkeys(delivery_ids))):  # each once
+        if delivery is None:
+            continue
+        if await _may_leave(session, delivery, now):
+            candidates.append(delivery)
+        else:
+            claims.settled.append(delivery.id)
+    blocked: set[tuple[str, str]] = set()  # asked now, not when queued
+    for channel in {delivery.channel for delivery in candidates}:
+        addresses = [d.to for d in candidates if d.channel == channel and not confirms_opt_out(d)]
+        if addresses:
+            blocked |= {(channel, address) for address in await opted_out(session, channel, addresses)}
+    for delivery in candidates:
+        if (delivery.channel, delivery.to) in blocked and not confirms_opt_out(delivery):
+            await _set_state(session, delivery, DeliveryState.BLOCKED,
+                             f"not sent: {delivery.to} opted out of {delivery.channel} (STOP)")
+            await propose_fallback(session, delivery)
+            claims.settled.append(delivery.id)
+        elif delivery.channel not in transports:
+            await _set_state(session, delivery, DeliveryState.HELD,
+                             f"kept in the outbox: no {delivery.channel} transport configured", flush=False)
+            claims.settled.append(delivery.id)
+        elif claim_sends:
+            claims.outbound[delivery.id] = _claim(delivery)
+        else:
+            claims.to_send.append(delivery.id)
+    await session.flush()
+    return claims
+
+
+async def _may_leave(session: AsyncSession, delivery: Delivery, now: datetime) -> bool:
+    """Whether the delivery is due to leave now (opt-outs and transports aside)."""
+    if delivery.state in FINAL_STATES:
+        return False
     if delivery.state == DeliveryState.SENDING.value:
         if delivery.updated_at > now - STALE_SENDING:
-            return None  # another run is sending it right now
+            return False  # another run is sending it right now
         # Its worker died mid-send: the server may have accepted it. Sending again could
         # send it twice; a supervisor who checks can resend (at most once, never twice).
         await _set_state(session, delivery, DeliveryState.FAILED,
                          "outcome unknown: the sender stopped during the send; not sent again "
                          "automatically", "interrupted during the send")
-        return None
+        return False
     if delivery.not_before is not None and delivery.not_before > now:
-        return None  # backing off; the deferred job will come
-    if await _waits_for_another(session, delivery):
-        return None  # the send of the one before it enqueues it (next_in_order)
-    if not confirms_opt_out(delivery) and await opted_out(session, delivery.channel, [delivery.to]):
-        # asked now, not when queued
-        await _set_state(session, delivery, DeliveryState.BLOCKED,
-                         f"not sent: {delivery.to} opted out of {delivery.channel} (STOP)")
-        await propose_fallback(session, delivery)
-        return None
-    if delivery.channel not in transports:
-        await _set_state(session, delivery, DeliveryState.HELD,
-                         f"kept in the outbox: no {delivery.channel} transport configured")
-        return None
+        return False  # backing off; the deferred job will come
+    # else: the notification before it has not left: its send enqueues this one (next_in_order)
+    return not await _waits_for_another(session, delivery)
+
+
+def _claim(delivery: Delivery) -> OutboundMessage:
+    """`sending` (flushed by the caller), and what to send."""
     delivery.attempts += 1
     delivery.state = DeliveryState.SENDING.value
     delivery.updated_at = utcnow()
-    await session.flush()
     headers = dict(delivery.headers)
     if delivery.channel == Channel.EMAIL.value:
         headers["Auto-Submitted"] = "auto-replied"

@@ -91,18 +91,25 @@ async def queue_service_delivery(session: AsyncSession, *, channel: str, to: str
 
 
 async def deliveries_to_send(
-    session: AsyncSession, *, stale_after: timedelta, now: datetime | None = None, limit: int = 1000
+    session: AsyncSession, *, stale_after: timedelta, older_than: timedelta = timedelta(0),
+    now: datetime | None = None, limit: int = 1000
 ) -> list[int]:
-    """Queued deliveries, and ones stuck in `sending` (their worker died), oldest first."""
+    """Queued deliveries, and ones stuck in `sending` (their worker died), oldest first.
+
+    `older_than`: leave alone a delivery queued (or due again after a retry's back-off) more
+    recently than this: its own send job is on its way, and a backlog of acknowledgements would
+    otherwise get a second job each sweep."""
     now = now or utcnow()
     cutoff = now - stale_after
+    queued_before = now - older_than
     return list(
         (
             await session.exec(
                 select(Delivery.id)
                 .where(
                     ((Delivery.state == DeliveryState.QUEUED.value)
-                     & (col(Delivery.not_before).is_(None) | (col(Delivery.not_before) <= now)))
+                     & (col(Delivery.updated_at) <= queued_before)
+                     & (col(Delivery.not_before).is_(None) | (col(Delivery.not_before) <= queued_before)))
                     | ((Delivery.state == DeliveryState.SENDING.value)
                        & (col(Delivery.updated_at) <= cutoff))
                 )

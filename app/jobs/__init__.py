@@ -10,9 +10,9 @@ from app.jobs.email_poll import poll_mailboxes
 from app.jobs.inbound import process_inbound, process_inbound_batch
 from app.jobs.media import fetch_sms_media
 from app.jobs.notify import notify_status_change
-from app.jobs.send import send_delivery
+from app.jobs.send import send_deliveries, send_delivery
 from app.jobs.sweep import sweep
 
 FUNCTIONS = {f.__name__: f for f in (process_inbound, process_inbound_batch, assign_ticket, acknowledge_message,
-                                      send_delivery, sweep, poll_mailboxes, fetch_sms_media, fill_agent,
+                                      send_delivery, send_deliveries, sweep, poll_mailboxes, fetch_sms_media, fill_agent,
                                       check_slas, notify_status_change)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from app.jobs.send import enqueue_sends
 from crm.columns import utcnow
 from crm.inbound import pending_inbound_ids
 from crm.tickets import unacknowledged_message_ids, unassigned_open_ticket_ids
@@ -29,7 +30,7 @@ async def sweep(ctx: dict[str, Any], grace_seconds: float | None = None) -> dict
     stamp = int(utcnow().timestamp())
     async with ctx["sessionmaker"]() as session:
         inbound = await pending_inbound_ids(session, older_than=grace)
-        deliveries = await deliveries_to_send(session, stale_after=STALE_SENDING)
+        deliveries = await deliveries_to_send(session, stale_after=STALE_SENDING, older_than=grace)
         unassigned = await unassigned_open_ticket_ids(session)
         unacknowledged = await unacknowledged_message_ids(session, older_than=grace)
         now = utcnow()
@@ -42,8 +43,7 @@ async def sweep(ctx: dict[str, Any], grace_seconds: float | None = None) -> dict
     queue = ctx["queue"]
     for event_id in inbound:
         await queue.enqueue("process_inbound", event_id, job_id=f"process_inbound:{event_id}:sweep:{stamp}")
-    for delivery_id in deliveries:
-        await queue.enqueue("send_delivery", delivery_id, job_id=f"send_delivery:{delivery_id}:sweep:{stamp}")
+    await enqueue_sends(queue, deliveries, tag=f":sweep:{stamp}")
     for ticket_id in unassigned:
         await queue.enqueue("assign_ticket", ticket_id, job_id=f"assign_ticket:{ticket_id}:sweep:{stamp}")
     for ticket_id, message_id in unacknowledged:  # assignment first, then the acknowledgement

@@ -21,7 +21,7 @@ from sqlmodel import select
 
 from app.db import make_engine
 from app.jobs.context import build_job_context
-from app.jobs.send import send_delivery
+from app.jobs.send import send_deliveries, send_delivery
 from app.settings import Settings
 from replies.models import Delivery
 from tests.conftest import Stack, running
@@ -251,3 +251,88 @@ async def test_a_send_interrupted_after_the_server_may_have_accepted_is_never_re
             deliveries = await _deliveries(stack, accepted["reference"])
             assert deliveries[-1]["state"] == "failed"
             assert deliveries[-1]["error"] == "interrupted during the send"
+
+
+async def _held_put_back_in_the_queue(stack: Stack, emails: list[str]) -> list[int]:
+    """One acknowledgement per address, kept in the outbox (no transport) and put back in the
+    queue, never sent: their ids, in the order of `emails`."""
+    for email in emails:
+        await stack.post_request(email=email)
+    await stack.drain()
+    async with stack.session() as session:
+        deliveries = (await session.exec(select(Delivery).order_by(Delivery.id))).all()
+        assert [d.state for d in deliveries] == ["held"] * len(emails)
+        by_address = {delivery.to: delivery.id for delivery in deliveries}
+        for delivery in deliveries:
+            delivery.state = "queued"
+        await session.commit()
+        return [by_address[email] for email in emails]
+
+
+async def test_one_job_sends_a_batch_each_once(seeded: Settings) -> None:
+    """send_deliveries (a batch's acknowledgements in one job): each delivery mailed once, one
+    opted out blocked, an unknown id and a repeated one harmless; a second run, or two at
+    the same time, send nothing more."""
+    from crm.opt_outs import record_opt_out
+
+    with smtp_server() as (server, port):
+        async with running(seeded) as stack:
+            await stack.drain()
+            first, second, stopped = await _held_put_back_in_the_queue(
+                stack, ["a@example.org", "b@example.org", "stop@example.org"])
+            async with stack.session() as session:
+                await record_opt_out(session, "email", "stop@example.org", source="test")
+                await session.commit()
+        engine = make_engine(seeded.database_url)
+        try:
+            ctx = build_job_context(seeded.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{port}"}),
+                                    engine, NoQueue())
+            batch = [first, second, stopped, second, 999_999]
+            outcome = await send_deliveries(ctx, batch)
+            again = await asyncio.gather(send_deliveries(ctx, batch), send_deliveries(ctx, batch))
+            async with ctx["sessionmaker"]() as session:
+                states = {delivery_id: (state, attempts) for delivery_id, state, attempts in (
+                    await session.exec(select(Delivery.id, Delivery.state, Delivery.attempts))).all()}
+        finally:
+            await engine.dispose()
+
+        assert outcome == {"sent": 2, "nothing to send": 1, "no such delivery": 1}
+        assert again == [{"nothing to send": 3, "no such delivery": 1}] * 2
+        assert sorted(rcpt for envelope in server.received for rcpt in envelope.rcpt_tos) == [
+            "a@example.org", "b@example.org"]
+        assert states == {first: ("sent", 1), second: ("sent", 1), stopped: ("blocked", 0)}
+
+
+async def test_one_job_holds_a_batch_with_no_transport_in_one_go(seeded: Settings) -> None:
+    """No SMTP configured: the batch's acknowledgements are kept in the outbox, each with its
+    one timeline event, by one transaction (not a claim each)."""
+    from sqlalchemy import event
+
+    async with running(seeded) as stack:
+        await stack.drain()
+        ids = await _held_put_back_in_the_queue(stack, [f"c{i}@example.org" for i in range(4)])
+        engine = make_engine(seeded.database_url)
+        statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute",
+                     lambda _conn, _cursor, statement, *_: statements.append(statement))
+        try:
+            outcome = await send_deliveries(build_job_context(seeded, engine, NoQueue()), ids)
+        finally:
+            await engine.dispose()
+        async with stack.session() as session:
+            states = (await session.exec(select(Delivery.state))).all()
+        assert outcome == {"nothing to send": 4}
+        assert states == ["held"] * 4
+        for reference in await _references(stack):
+            assert [e["state"] for e in await _deliveries(stack, reference)] == ["held", "held"]
+        # One lock and one opt-out read for all, and the rows updated by one executemany: not a
+        # claim each. (The timeline events' INSERT is one statement on PostgreSQL only.)
+        kinds = [s.split(None, 1)[0].upper() for s in statements]
+        assert kinds.count("SELECT") == 2 and kinds.count("UPDATE") == 1
+
+
+async def _references(stack: Stack) -> list[str]:
+    from crm.models import Ticket
+
+    async with stack.session() as session:
+        return list((await session.exec(select(Ticket.reference))).all())
