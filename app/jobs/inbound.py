@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.db import hold_loaded
 from app.jobs.acknowledge import acknowledge_new_requests, queue_acknowledgement
+from app.jobs.send import enqueue_sends
 from app.queue import ArqQueue, enqueue_after_commit
 from app.reply_context import help_context
 from app.settings import attachment_policy, routing_config, threading_policy
@@ -368,8 +369,8 @@ def _send(delivery_id: int | None) -> list[tuple[str, int, str]]:
 
 
 async def _enqueue_after_commit(ctx: dict[str, Any], *handled_all: Handled) -> None:
-    """The jobs these events asked for; on Redis, those of one function in one round trip (a
-    batch's hundred send_delivery jobs: one call instead of a hundred)."""
+    """The jobs these events asked for; on Redis, those of one function in one round trip. A
+    batch's acknowledgements go out as one send_deliveries job per hundred, not a job each."""
     queue = ctx["queue"]
     jobs: dict[str, list[tuple[tuple[Any, ...], str]]] = {}
     for handled in handled_all:
@@ -378,6 +379,7 @@ async def _enqueue_after_commit(ctx: dict[str, Any], *handled_all: Handled) -> N
                 await enqueue_after_commit(queue, function, record_id)
             else:
                 jobs.setdefault(function, []).append(((record_id,), job_id))
+    await enqueue_sends(queue, [args[0] for args, _ in jobs.pop("send_delivery", [])])
     for function, asked in jobs.items():
         if isinstance(queue, ArqQueue):
             await queue.enqueue_many(function, asked)
