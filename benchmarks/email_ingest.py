@@ -73,7 +73,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def run(database_url: str, redis_url: str, n: int) -> Result:
+async def run(database_url: str, redis_url: str, n: int, known: float = 0.0) -> Result:
+    """`known`: the share of the n emails whose sender is already a citizen (with an earlier
+    ticket of theirs, taken in before the clock starts); the others come from new senders."""
     await _prepare(database_url)
     queue_name = f"guichet-bench-ingest:{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "GUICHET_DATABASE_URL": database_url, "GUICHET_REDIS_URL": redis_url,
@@ -87,28 +89,14 @@ async def run(database_url: str, redis_url: str, n: int) -> Result:
     try:
         await _wait_ready(redis, queue_name, worker)
         await asyncio.sleep(1)  # the start-up sweep finds nothing; let it finish
-        ids = []
-        async with sessionmaker() as session:
-            for i in range(n):
-                raw = raw_email(i)
-                recorded = await record_inbound(session, channel="email", external_id=f"bench:{i}:{uuid.uuid4()}",
-                                                payload=raw)
-                ids.append(recorded.event.id)
-            await session.commit()
         queue = ArqQueue(redis, queue_name)
+        step = round(1 / known) if known > 0 else 0
+        earlier = [i for i in range(n) if step and i % step == 0]  # senders known before the clock
+        await _take_in(sessionmaker, queue, worker, earlier, 0)
+        ids = await _record(sessionmaker, range(n))
         cpu_before = _cpu_seconds(worker.pid)
         start = time.perf_counter()
-        await enqueue_inbound(queue, ids)  # as the IMAP poller does: a job per batch of events
-        while True:
-            async with sessionmaker() as session:
-                assigned = (await session.exec(select(func.count()).select_from(Ticket)
-                                               .where(Ticket.assignee_id.is_not(None)))).one()
-                queued = (await session.exec(select(func.count()).select_from(Delivery))).one()
-            if assigned >= n and queued >= n:
-                break
-            if worker.poll() is not None:
-                raise RuntimeError(f"the worker died: {worker.stderr.read().decode()[-2000:]}")
-            await asyncio.sleep(0.05)
+        await _take_in(sessionmaker, queue, worker, ids, len(earlier), recorded=True)
         elapsed = time.perf_counter() - start
         cpu = _cpu_seconds(worker.pid) - cpu_before
         baseline = await _baseline(engine, n)
@@ -117,6 +105,37 @@ async def run(database_url: str, redis_url: str, n: int) -> Result:
         await redis.aclose()
         await engine.dispose()
     return Result(n, n / elapsed, baseline, cpu / n * 1000)
+
+
+async def _record(sessionmaker, senders) -> list[int]:
+    """An inbound event for an email of each sender (a new Message-ID each time)."""
+    ids = []
+    async with sessionmaker() as session:
+        for i in senders:
+            recorded = await record_inbound(session, channel="email", external_id=f"bench:{i}:{uuid.uuid4()}",
+                                            payload=raw_email(i))
+            ids.append(recorded.event.id)
+        await session.commit()
+    return ids
+
+
+async def _take_in(sessionmaker, queue: ArqQueue, worker: subprocess.Popen, items: list[int], before: int, *,
+                   recorded: bool = False) -> None:
+    """Have the worker take in these events (or, not `recorded`, an email of each of these senders),
+    as the IMAP poller asks (a job per batch of events); back when every one of them has its
+    ticket assigned and its acknowledgement queued (`before`: the tickets there were already)."""
+    ids = items if recorded else await _record(sessionmaker, items)
+    await enqueue_inbound(queue, ids)
+    while True:
+        async with sessionmaker() as session:
+            assigned = (await session.exec(select(func.count()).select_from(Ticket)
+                                           .where(Ticket.assignee_id.is_not(None)))).one()
+            queued = (await session.exec(select(func.count()).select_from(Delivery))).one()
+        if assigned >= before + len(ids) and queued >= before + len(ids):
+            return
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker died: {worker.stderr.read().decode()[-2000:]}")
+        await asyncio.sleep(0.05)
 
 
 def as_row(result: Result) -> dict:
