@@ -92,11 +92,11 @@ async def run(database_url: str, redis_url: str, n: int, known: float = 0.0) -> 
         queue = ArqQueue(redis, queue_name)
         step = round(1 / known) if known > 0 else 0
         earlier = [i for i in range(n) if step and i % step == 0]  # senders known before the clock
-        await _take_in(sessionmaker, queue, worker, earlier, 0)
+        await _take_in(sessionmaker, queue, worker, await _record(sessionmaker, earlier), 0)
         ids = await _record(sessionmaker, range(n))
         cpu_before = _cpu_seconds(worker.pid)
         start = time.perf_counter()
-        await _take_in(sessionmaker, queue, worker, ids, len(earlier), recorded=True)
+        await _take_in(sessionmaker, queue, worker, ids, len(earlier))
         elapsed = time.perf_counter() - start
         cpu = _cpu_seconds(worker.pid) - cpu_before
         baseline = await _baseline(engine, n)
@@ -119,12 +119,10 @@ async def _record(sessionmaker, senders) -> list[int]:
     return ids
 
 
-async def _take_in(sessionmaker, queue: ArqQueue, worker: subprocess.Popen, items: list[int], before: int, *,
-                   recorded: bool = False) -> None:
-    """Have the worker take in these events (or, not `recorded`, an email of each of these senders),
-    as the IMAP poller asks (a job per batch of events); back when every one of them has its
-    ticket assigned and its acknowledgement queued (`before`: the tickets there were already)."""
-    ids = items if recorded else await _record(sessionmaker, items)
+async def _take_in(sessionmaker, queue: ArqQueue, worker: subprocess.Popen, ids: list[int], before: int) -> None:
+    """Have the worker take in these inbound events, as the IMAP poller asks (a job per batch of
+    events); back when every one of them has its ticket assigned and its acknowledgement queued
+    (`before`: the tickets there were already)."""
     await enqueue_inbound(queue, ids)
     while True:
         async with sessionmaker() as session:
