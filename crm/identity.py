@@ -8,10 +8,11 @@ tells the caller which pairs an agent should review. Candidates come from exact 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, delete, event, insert, text
+from sqlalchemy import bindparam, delete, event, insert, text
 from sqlalchemy.orm import attributes
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -76,8 +77,8 @@ async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
                   policy: IdentityPolicy = IdentityPolicy()) -> Resolution:
     """The citizens `record` may be, best first, and what to do about it. Reads only."""
     person = record if isinstance(record, Person) else person_from_record(record, default_region=policy.default_region)
-    ids = await candidate_ids(session, person, policy.candidates)
-    candidates = await score_candidates(session, person, ids, policy)
+    found = await candidate_rows(session, person, policy.candidates)
+    candidates = await score_candidates(session, person, found, policy)
     if not candidates:
         return Resolution(NEW, None, None, 0.0, ("no citizen shares a key with this record",),
                           problems=person.problems)
@@ -96,58 +97,66 @@ async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
 
 
 IDENTIFIER_WEIGHT = 10  # an exact email, phone or national id outranks any number of shared keys
+# What a candidate is compared on: the citizen's own values, then each of its identifiers (one row each).
+_READ = ("id", "external_id", "merged_into_id", "first_name", "last_name", "full_name", "birth_date", "address",
+         "postcode", "city")
+_COMPARED_KINDS = (ContactKind.EMAIL.value, ContactKind.PHONE.value, ContactKind.NATIONAL_ID.value)
 
 
-async def candidate_ids(session: AsyncSession, person: Person, limit: int) -> list[int]:
-    """The citizens most worth scoring, in one statement: those sharing an exact identifier
-    first, then those sharing the most blocking keys (each key read for at most ROWS_PER_KEY
-    entries, so a common name costs no more than a rare one). Plain SQL: building this union
-    with SQLAlchemy's constructs cost more than running it."""
-    parts: list[str] = []
-    params: dict[str, object] = {"limit": limit, "per_key": ROWS_PER_KEY}
-    expanding: list[str] = []
-    identifiers = []
-    for kind, values in _identifiers(person):
-        identifiers.append(f"(kind = :kind_{kind} AND value IN :values_{kind})")
-        params[f"kind_{kind}"] = kind
-        params[f"values_{kind}"] = list(values)
-        expanding.append(f"values_{kind}")
-    if identifiers:
-        parts.append(f"SELECT citizen_id, {IDENTIFIER_WEIGHT} AS w FROM (SELECT citizen_id FROM contact_point "
-                     f"WHERE {' OR '.join(identifiers)} LIMIT :per_key) AS ids")
-    for number, key in enumerate(blocking_keys(person)):
-        parts.append(f"SELECT citizen_id, 1 AS w FROM (SELECT citizen_id FROM identity_key WHERE key = :key_{number} "
-                     f"LIMIT :per_key) AS k{number}")
-        params[f"key_{number}"] = key
-    if not parts:
+async def candidate_rows(session: AsyncSession, person: Person, limit: int) -> list:
+    """The citizens most worth scoring, each with its identifiers, in one statement: those
+    sharing an exact identifier first, then those sharing the most blocking keys (each key read
+    for at most ROWS_PER_KEY entries, so a common name costs no more than a rare one)."""
+    identifiers = _identifiers(person)
+    keys = blocking_keys(person)
+    if not identifiers and not keys:
         return []
-    statement = text(f"SELECT citizen_id FROM ({' UNION ALL '.join(parts)}) AS hits GROUP BY citizen_id "
-                     "ORDER BY sum(w) DESC, citizen_id LIMIT :limit")
-    if expanding:
-        statement = statement.bindparams(*(bindparam(name, expanding=True) for name in expanding))
-    return list((await session.execute(statement, params)).scalars().all())
+    params: dict[str, object] = {"limit": limit, "per_key": ROWS_PER_KEY}
+    for kind, values in identifiers:
+        params[f"kind_{kind}"] = kind
+        params |= {f"value_{kind}_{n}": value for n, value in enumerate(values)}
+    params |= {f"key_{n}": key for n, key in enumerate(keys)}
+    shape = (tuple((kind, len(values)) for kind, values in identifiers), len(keys))
+    return list((await session.execute(_candidates_statement(shape), params)).all())
 
 
-_POINTS = ContactPoint.__table__
-_CANDIDATES = (
-    select(Citizen.__table__, _POINTS.c.kind.label("point_kind"), _POINTS.c.value.label("point_value"),
-           _POINTS.c.verified.label("point_verified"))
-    .select_from(Citizen.__table__.outerjoin(_POINTS, and_(
-        _POINTS.c.citizen_id == Citizen.__table__.c.id,
-        _POINTS.c.kind.in_([ContactKind.EMAIL.value, ContactKind.PHONE.value, ContactKind.NATIONAL_ID.value]))))
-    .where(Citizen.__table__.c.id.in_(bindparam("ids", expanding=True)))
-)
+@functools.lru_cache(maxsize=256)
+def _candidates_statement(shape: tuple[tuple[tuple[str, int], ...], int]):
+    """The statement for a record with these identifier kinds (and as many values of each) and
+    this many blocking keys: built and compiled once per shape, not once per lookup. Plain
+    SQL: building this union with SQLAlchemy's constructs cost more than running it."""
+    kinds, keys = shape
+    parts = []
+    if kinds:
+        identifiers = " OR ".join(
+            f"(kind = :kind_{kind} AND value IN ({', '.join(f':value_{kind}_{n}' for n in range(count))}))"
+            for kind, count in kinds)
+        parts.append(f"SELECT citizen_id, {IDENTIFIER_WEIGHT} AS w FROM (SELECT citizen_id FROM contact_point "
+                     f"WHERE {identifiers} LIMIT :per_key) AS ids")
+    parts += [f"SELECT citizen_id, 1 AS w FROM (SELECT citizen_id FROM identity_key WHERE key = :key_{n} "
+              f"LIMIT :per_key) AS k{n}" for n in range(keys)]
+    kind_list = ", ".join(f"'{kind}'" for kind in _COMPARED_KINDS)
+    sql = (f"SELECT {', '.join(f'c.{name}' for name in _READ)}, p.kind AS point_kind, p.value AS point_value, "
+           "p.verified AS point_verified "
+           f"FROM (SELECT citizen_id FROM ({' UNION ALL '.join(parts)}) AS hits GROUP BY citizen_id "
+           "ORDER BY sum(w) DESC, citizen_id LIMIT :limit) AS top "
+           "JOIN citizen AS c ON c.id = top.citizen_id "
+           f"LEFT OUTER JOIN contact_point AS p ON p.citizen_id = c.id AND p.kind IN ({kind_list})")
+    table, points = Citizen.__table__, ContactPoint.__table__
+    # Typed columns: SQLite hands back dates and booleans as text and integers otherwise.
+    return text(sql).columns(*(table.c[name] for name in _READ), points.c.kind.label("point_kind"),
+                             points.c.value.label("point_value"), points.c.verified.label("point_verified"))
 
 
-async def score_candidates(session: AsyncSession, person: Person, ids: list[int],
+async def score_candidates(session: AsyncSession, person: Person, found: list,
                            policy: IdentityPolicy) -> list[Candidate]:
-    """Each candidate read with its identifiers (one statement), compared, and reported as
-    its survivor when it was merged into another."""
-    if not ids:
+    """Each candidate (rows of candidate_rows) compared, and reported as its survivor when it
+    was merged into another."""
+    if not found:
         return []
     rows: dict[int, object] = {}
     contacts: dict[int, dict[str, list]] = {}
-    for row in (await session.execute(_CANDIDATES, {"ids": ids})).all():
+    for row in found:
         rows.setdefault(row.id, row)
         if row.point_kind is not None:
             contacts.setdefault(row.id, {}).setdefault(row.point_kind, []).append((row.point_value,
@@ -289,7 +298,7 @@ def sender_identity(sender: Sender, *, default_region: str,
 
 async def unknown_people(session: AsyncSession, people: list[Person]) -> list[bool]:
     """For each person, whether no citizen shares an exact identifier or a blocking key with
-    them, i.e. candidate_ids would find nobody (resolve: NEW, nobody to review). All of them in
+    them, i.e. candidate_rows would find nobody (resolve: NEW, nobody to review). All of them in
     one statement: a batch of new senders reads the contact points and keys once, not once each.
     Call it under their identity locks (lock_identities), as identify_citizen does."""
     identifiers: dict[str, set[str]] = {}
@@ -325,7 +334,7 @@ async def resolves_to_nobody(session: AsyncSession, person: Person, policy: Iden
 
 
 def _identifiers(person: Person) -> list[tuple[str, tuple[str, ...]]]:
-    """The exact identifiers candidate_ids looks a person up by, per contact kind."""
+    """The exact identifiers candidate_rows looks a person up by, per contact kind."""
     return [(kind.value, values) for kind, values in (
         (ContactKind.EMAIL, person.emails), (ContactKind.PHONE, person.phones),
         (ContactKind.NATIONAL_ID, tuple(v for v, _ in person.national_ids))) if values]

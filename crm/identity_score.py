@@ -8,6 +8,7 @@ emails, addresses and twins share birth dates), two different verified identity 
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -80,12 +81,22 @@ def gender_variant(a: str, b: str) -> bool:
             and {a[-1], b[-1]} <= {"a", "e", "o"})
 
 
+@functools.lru_cache(maxsize=131072)  # name words repeat across a population: most pairs were met before
+def word_pair(a: str, b: str) -> tuple[str, float]:
+    """How two folded name words agree (a level) and their similarity."""
+    similarity = word_similarity(a, b)
+    return _level(a, b, similarity), similarity
+
+
 def word_level(a: str, b: str) -> str:
+    return word_pair(a, b)[0]
+
+
+def _level(a: str, b: str, similarity: float) -> str:
     if len(a) == 1 or len(b) == 1:
         return INITIAL if a[0] == b[0] else DIFFERS
     if gender_variant(a, b):
         return DIFFERS
-    similarity = word_similarity(a, b)
     if similarity >= 0.97:
         return EXACT
     distance = OSA.distance(a, b)  # a swap of two letters is one typo
@@ -112,8 +123,7 @@ def words_level(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, float]:
     if len(a) > 1 or len(b) > 1:
         candidates.append((joined_a, joined_b))
     for x, y in candidates:
-        level = word_level(x, y)
-        similarity = word_similarity(x, y)
+        level, similarity = word_pair(x, y)
         if (_RANK[level], similarity) > (_RANK[best], best_similarity):
             best, best_similarity = level, similarity
     return best, best_similarity
@@ -123,7 +133,7 @@ def _part_level(a: tuple[str, ...], a_joined: str, b: tuple[str, ...], b_joined:
     """One part of a name against another: word by word, or written as one word with its particles."""
     level = words_level(a, b)
     if a_joined and b_joined and level[0] != EXACT:
-        joined = (word_level(a_joined, b_joined), word_similarity(a_joined, b_joined))
+        joined = word_pair(a_joined, b_joined)
         if (_RANK[joined[0]], joined[1]) > (_RANK[level[0]], level[1]):
             return joined
     return level
@@ -175,7 +185,7 @@ def compare_names(q: Person, c: Person) -> tuple[float, list[str], str | None]:
 def _compare_words(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[float, list[str], str | None]:
     """Names not split into first and last: pair words greedily, best first; a word left on each
     side is a name that differs (a sister, a father)."""
-    pairs = sorted(((word_similarity(x, y), i, j) for i, x in enumerate(a) for j, y in enumerate(b)), reverse=True)
+    pairs = sorted(((word_pair(x, y)[1], i, j) for i, x in enumerate(a) for j, y in enumerate(b)), reverse=True)
     used_a: set[int] = set()
     used_b: set[int] = set()
     agreements: list[tuple[str, float]] = []
