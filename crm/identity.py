@@ -97,9 +97,11 @@ async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
 
 
 IDENTIFIER_WEIGHT = 10  # an exact email, phone or national id outranks any number of shared keys
-# What a candidate is compared on: the citizen's own values, then each of its identifiers (one row each).
+# What a candidate is compared on: the citizen's own values (score_candidates unpacks them in this
+# order), then each of its identifiers (one row each).
 _READ = ("id", "external_id", "merged_into_id", "first_name", "last_name", "full_name", "birth_date", "address",
          "postcode", "city")
+_POINT = len(_READ)  # where a row's identifier begins
 _COMPARED_KINDS = (ContactKind.EMAIL.value, ContactKind.PHONE.value, ContactKind.NATIONAL_ID.value)
 
 
@@ -154,30 +156,32 @@ async def score_candidates(session: AsyncSession, person: Person, found: list,
     was merged into another."""
     if not found:
         return []
-    rows: dict[int, object] = {}
+    rows: dict[int, tuple] = {}
     contacts: dict[int, dict[str, list]] = {}
-    for row in found:
-        rows.setdefault(row.id, row)
-        if row.point_kind is not None:
-            contacts.setdefault(row.id, {}).setdefault(row.point_kind, []).append((row.point_value,
-                                                                                   bool(row.point_verified)))
-    survivors = await survivors_of(session, {row.id: row.merged_into_id for row in rows.values()
-                                             if row.merged_into_id})
+    for row in found:  # a citizen's columns, then one of its identifiers (or none): by position, read once
+        citizen, (kind, value, verified) = row[:_POINT], row[_POINT:]
+        rows.setdefault(citizen[0], citizen)
+        if kind is not None:
+            contacts.setdefault(citizen[0], {}).setdefault(kind, []).append((value, bool(verified)))
+    survivors = await survivors_of(session, {citizen_id: merged_into for citizen_id, _, merged_into, *_
+                                             in rows.values() if merged_into})
     best: dict[int, Candidate] = {}
-    for row in rows.values():
-        own = contacts.get(row.id, {})
-        stored = build_person(first_name=row.first_name, last_name=row.last_name, full_name=row.full_name,
-                              birth_date=row.birth_date, address=row.address, postcode=row.postcode,
-                              city=row.city,
-                              emails=tuple(v for v, _ in own.get(ContactKind.EMAIL.value, [])),
-                              phones=tuple(v for v, _ in own.get(ContactKind.PHONE.value, [])),
-                              national_ids=tuple(own.get(ContactKind.NATIONAL_ID.value, [])))
+    for (citizen_id, external_id, _, first_name, last_name, full_name, birth_date, address, postcode,
+         city) in rows.values():
+        own = contacts.get(citizen_id, {})
+        stored = build_person(first_name=first_name, last_name=last_name, full_name=full_name, birth_date=birth_date,
+                              address=address, postcode=postcode, city=city,
+                              emails=tuple(v for v, _ in own.get(ContactKind.EMAIL.value, ())),
+                              phones=tuple(v for v, _ in own.get(ContactKind.PHONE.value, ())),
+                              national_ids=tuple(own.get(ContactKind.NATIONAL_ID.value, ())))
         comparison = compare(person, stored)
-        survivor = survivors.get(row.id, row.id)
-        candidate = Candidate(citizen_id=survivor, external_id=row.external_id, score=comparison.score,
-                              decision=decide(comparison, policy), reasons=comparison.reasons, compared_id=row.id)
-        if survivor not in best or best[survivor].score < candidate.score:
-            best[survivor] = candidate
+        score = comparison.score
+        survivor = survivors.get(citizen_id, citizen_id)
+        if survivor in best and best[survivor].score >= score:
+            continue
+        best[survivor] = Candidate(citizen_id=survivor, external_id=external_id, score=score,
+                                   decision=decide(comparison, policy), reasons=comparison.reasons,
+                                   compared_id=citizen_id)
     return sorted(best.values(), key=lambda c: (-c.score, c.citizen_id))
 
 
