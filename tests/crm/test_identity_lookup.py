@@ -65,3 +65,17 @@ async def test_records_of_every_shape_in_turn_each_find_their_own_citizen(sessio
         resolution = await resolve(session, IdentityRecord(**NAMESAKE), policy=POLICY)
     assert resolution.decision != MATCH
     assert sorted(c.citizen_id for c in resolution.candidates) == ids
+
+
+async def test_a_merged_record_found_by_its_email_answers_with_its_survivor(sessions: Sessions) -> None:
+    merged, survivor = await namesakes(sessions, 2)
+    await give(sessions, merged, ContactKind.EMAIL, "old.address@example.org")
+    async with sessions() as session:
+        (await session.get(Citizen, merged)).merged_into_id = survivor
+        await session.commit()
+    async with sessions() as session:
+        resolution = await resolve(session, IdentityRecord(**NAMESAKE, email="old.address@example.org"),
+                                   policy=POLICY)
+    assert (resolution.decision, resolution.citizen_id) == (MATCH, survivor)
+    assert resolution.candidates[0].compared_id == merged
+    assert [c.citizen_id for c in resolution.candidates] == [survivor]  # one person, listed once
