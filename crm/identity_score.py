@@ -223,7 +223,8 @@ def birth_level(a: date, b: date) -> str:
         return EXACT
     if (a.year, a.month, a.day) == (b.year, b.day, b.month):
         return CLOSE  # day and month swapped
-    distance = OSA.distance(a.strftime("%Y%m%d"), b.strftime("%Y%m%d"))  # 1975/1957: one swap
+    # 1975/1957: one swap. (isoformat without its dashes is strftime("%Y%m%d") at a fifth of the cost.)
+    distance = OSA.distance(a.isoformat().replace("-", ""), b.isoformat().replace("-", ""))
     if distance == 1 or (distance == 2 and abs((a - b).days) <= 400):
         return CLOSE  # a digit or two mistyped (not a father's date decades before)
     return DIFFERS
