@@ -315,13 +315,65 @@ async def unknown_people(session: AsyncSession, people: list[Person]) -> list[bo
             and not any(("key", key) in found for key in person_keys) for person, person_keys in zip(people, keys_of)]
 
 
-async def resolves_to_nobody(session: AsyncSession, person: Person, policy: IdentityPolicy) -> bool:
-    """identify_citizen (no citizen picked) would create a new citizen for this person, with
-    nobody to file as a possible duplicate: its resolution is no match and no candidate reaches
-    the review threshold. Under the person's identity locks, as identify_citizen."""
-    resolution = await resolve(session, person, policy=policy)
-    return not (resolution.decision == MATCH and resolution.citizen_id is not None) and not any(
+def matched_citizen(resolution: Resolution) -> int | None:
+    """The citizen identify_citizen links a sender to on this resolution; None: a new citizen."""
+    return resolution.citizen_id if resolution.decision == MATCH else None
+
+
+def match_reason(resolution: Resolution) -> str:
+    """Why the sender was linked to the matched citizen, as the new ticket's timeline says it."""
+    return f"{'; '.join(resolution.reasons)} (score {resolution.score:.2f})"
+
+
+def nobody_to_review(resolution: Resolution, policy: IdentityPolicy) -> bool:
+    """identify_citizen would create a new citizen on this resolution, with nobody to file as a
+    possible duplicate: no match, and no candidate reaches the review threshold."""
+    return matched_citizen(resolution) is None and not any(
         c.score >= policy.review_threshold for c in resolution.candidates)
+
+
+@dataclass(frozen=True)
+class KnownCitizen:
+    """What identify_citizen reads of a matched citizen to decide whether to change it, and what
+    the new ticket and its acknowledgement need of it."""
+
+    id: int
+    full_name: str
+    first_name: str | None
+    last_name: str | None
+    language: str | None
+    points: frozenset[tuple[str, str]]  # its contact points: (kind, value)
+
+    def unchanged_by(self, keys: list[tuple[str, str, str]], sender: Sender) -> bool:
+        """identify_citizen would link this sender to the citizen and write nothing: every
+        identifier given is one of its contact points, and it has a name (or none was given).
+        The sender has no postal address (a batch leaves those to identify_citizen)."""
+        return all((kind, value) in self.points for kind, value, _ in keys) and bool(
+            self.full_name or not sender.name)
+
+
+_CITIZEN = Citizen.__table__
+_KNOWN = (
+    select(_CITIZEN.c.id, _CITIZEN.c.full_name, _CITIZEN.c.first_name, _CITIZEN.c.last_name,
+           _CITIZEN.c.language, _POINTS.c.kind, _POINTS.c.value)
+    .select_from(_CITIZEN.outerjoin(_POINTS, _POINTS.c.citizen_id == _CITIZEN.c.id))
+    .where(_CITIZEN.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def known_citizens(session: AsyncSession, ids: list[int]) -> dict[int, KnownCitizen]:
+    """These citizens with their contact points, by id, in one statement."""
+    if not ids:
+        return {}
+    rows: dict[int, object] = {}
+    points: dict[int, set[tuple[str, str]]] = {}
+    for row in (await session.execute(_KNOWN, {"ids": sorted(set(ids))})).all():
+        rows.setdefault(row.id, row)
+        if row.kind is not None:
+            points.setdefault(row.id, set()).add((row.kind, row.value))
+    return {citizen_id: KnownCitizen(citizen_id, row.full_name, row.first_name, row.last_name, row.language,
+                                     frozenset(points.get(citizen_id, ())))
+            for citizen_id, row in rows.items()}
 
 
 def _identifiers(person: Person) -> list[tuple[str, tuple[str, ...]]]:
@@ -360,9 +412,9 @@ async def identify_citizen(
         citizen, reason = await get_citizen(session, citizen_id), "picked by the agent who logged the contact"
     elif keys or sender.name:
         resolution = await resolve(session, person, policy=policy)
-        if resolution.decision == MATCH and resolution.citizen_id is not None:
+        if matched_citizen(resolution) is not None:
             citizen = await session.get(Citizen, resolution.citizen_id)
-            reason = f"{'; '.join(resolution.reasons)} (score {resolution.score:.2f})"
+            reason = match_reason(resolution)
         else:
             suspected = tuple((c.citizen_id, c.score, c.reasons) for c in resolution.candidates
                               if c.score >= policy.review_threshold)[:5]

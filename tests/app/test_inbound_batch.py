@@ -340,7 +340,7 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(inbound, "_take_in_new", counted)
                 assert await process_inbound_batch(ctx, ids) == {"processed": 14, "quarantined": 1}
-            assert set_based == [ids[0], ids[1], ids[6], ids[10], ids[12], ids[13], ids[14]]
+            assert set_based == [ids[0], ids[1], ids[2], ids[6], ids[7], ids[10], ids[12], ids[13], ids[14]]
         await stack.drain()  # the acknowledgements' send jobs
         outcomes[path] = await _outcome(stack, path, ids, known.id)
 
