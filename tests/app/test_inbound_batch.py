@@ -199,6 +199,21 @@ def _mix(path: str, known_id: str, token: str, reference: str) -> list[tuple[str
     ]
 
 
+def _watch_set_based(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the events the batch tries to take in set-based (_take_in_new), in order."""
+    import app.jobs.inbound as inbound
+
+    tried: list[int] = []
+    real = inbound._take_in_new
+
+    async def counted(session, ctx, batch, requests):
+        tried.extend(r.event_id for r in requests)
+        return await real(session, ctx, batch, requests)
+
+    monkeypatch.setattr(inbound, "_take_in_new", counted)
+    return tried
+
+
 def _columns(row: object, *left_out: str) -> dict:
     """Every column of a row but those named (ids, times, what differs by construction)."""
     return {c.name: getattr(row, c.name) for c in type(row).__table__.columns if c.name not in left_out}
@@ -318,15 +333,7 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
     messages, routing rows, deliveries, timelines and quarantine as process_inbound taking each
     event in turn, every column compared. The new requests from unknown senders go the batch's
     set-based way (three of them, in runs of their own between the others); the rest, one by one."""
-    import app.jobs.inbound as inbound
-
     ctx = {**job_context(stack), "settings": stack.settings.model_copy(update={"reply_address": "mairie@ville.fr"})}
-    set_based: list[int] = []
-    real = inbound._take_in_new
-
-    async def counted(session, ctx, batch, requests):
-        set_based.extend(r.event_id for r in requests)
-        return await real(session, ctx, batch, requests)
 
     outcomes = {}
     for path in ("single", "batch"):
@@ -345,7 +352,7 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
             assert [await process_inbound(ctx, i) for i in ids].count("processed") == 16
         else:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(inbound, "_take_in_new", counted)
+                set_based = _watch_set_based(patch)
                 assert await process_inbound_batch(ctx, ids) == {"processed": 16, "quarantined": 1}
             # Known senders too (new-again, known-new, known-again), but not one whose citizen changes.
             assert set_based == [ids[i] for i in (0, 1, 2, 6, 7, 10, 12, 13, 14, 15)]
@@ -399,16 +406,7 @@ async def test_a_known_citizen_writing_twice_in_a_batch_is_routed_as_one_job_per
     is the assignee of the one before, as one job per event would see it: the first goes to
     another agent, the next two follow it. The second, her citizen matched twice in a run, comes
     after the first's assignment, on the per-event path."""
-    import app.jobs.inbound as inbound
-
-    set_based: list[int] = []
-    real = inbound._take_in_new
-
-    async def counted(session, ctx, batch, requests):
-        set_based.extend(r.event_id for r in requests)
-        return await real(session, ctx, batch, requests)
-
-    monkeypatch.setattr(inbound, "_take_in_new", counted)
+    set_based = _watch_set_based(monkeypatch)
     ctx = job_context(stack)
     earlier = await _record_email(stack, email("louise-0", sender="Louise Martin <louise@example.org>",
                                                subject="Carte grise", body="Bonjour, ma carte grise."), "box:louise-0")
@@ -466,16 +464,7 @@ async def test_a_run_of_new_requests_that_fails_goes_one_by_one(stack: Stack, mo
     """A mail whose Message-ID is stored already (under another sender) among new requests: their
     multi-row INSERT fails on it, the run's savepoint rolls back and each goes the per-event way:
     the others are taken in as they would have been, the duplicate is settled by its own job."""
-    import app.jobs.inbound as inbound
-
-    attempted: list[int] = []
-    real = inbound._take_in_new
-
-    async def counted(session, ctx, batch, requests):
-        attempted.extend(r.event_id for r in requests)
-        return await real(session, ctx, batch, requests)
-
-    monkeypatch.setattr(inbound, "_take_in_new", counted)
+    attempted = _watch_set_based(monkeypatch)
     ctx = job_context(stack)
     earlier = await _record_email(stack, email("run-1", sender="Personne Delta <delta@example.org>",
                                                subject="Autre", body="Autre chose."), "box1:run-1")
