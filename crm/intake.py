@@ -21,7 +21,7 @@ from crm.identity import (
     match_reason,
     matched_citizen,
     nobody_to_review,
-    resolve,
+    resolve_all,
     sender_identity,
     unknown_people,
 )
@@ -191,15 +191,19 @@ async def set_based_senders(session: AsyncSession, requests: list[NewRequest], *
     """Those whose sender identify_citizen would create a citizen for, with nobody to review, or
     link to a citizen it would not change (their `known` and `identified` set); under their
     identity locks. One read for all: those no citizen shares an identifier or a blocking key
-    with; the others resolved one by one, as identify_citizen would, their citizens read at
-    once. A citizen matched twice keeps the first only: the second's routing follows the
-    first's assignment (the previous agent), so it comes after, its own way."""
+    with; the others resolved together (resolve_all: the decisions identify_citizen would
+    take), their citizens read at once. A citizen matched twice keeps the first only: the
+    second's routing follows the first's assignment (the previous agent), so it comes after,
+    its own way."""
     unknown = await unknown_people(session, [r.person for r in requests])
     policy = IdentityPolicy(default_region=default_region)
+    seen_before = [r for r, is_unknown in zip(requests, unknown) if not is_unknown]
+    resolutions = dict(zip(map(id, seen_before), await resolve_all(session, [r.person for r in seen_before],
+                                                                   policy=policy)))
     taken: dict[int, NewRequest] = {}  # by id(request)
     matched: list[tuple[NewRequest, int, str]] = []  # (request, its citizen, why)
-    for r, is_unknown in zip(requests, unknown):
-        resolution = None if is_unknown else await resolve(session, r.person, policy=policy)
+    for r in requests:
+        resolution = resolutions.get(id(r))
         if resolution is None or nobody_to_review(resolution, policy):
             taken[id(r)] = r
         elif (citizen_id := matched_citizen(resolution)) is not None:
