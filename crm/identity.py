@@ -146,8 +146,9 @@ async def candidate_ids_of(session: AsyncSession, people: list[Person], limit: i
 
 
 def _candidate_query(person: Person, prefix: str) -> tuple[str | None, dict[str, object], list[str]]:
-    """candidate_ids's query for this person (its citizen ids, best first, :limit of them), with its parameters and those to expand, named after `prefix`; None: nothing to
-    look it up by."""
+    """candidate_ids's query for this person (its citizen ids, best first, :limit of them),
+    with its parameters and those to expand, named after `prefix`; None: nothing to look it
+    up by."""
     parts: list[str] = []
     params: dict[str, object] = {}
     expanding: list[str] = []

@@ -13,8 +13,8 @@ from crm.duplicates import file_duplicate
 from crm.identity import (
     NEW_CITIZEN,
     IdentityPolicy,
-    citizen_person,
     KnownCitizen,
+    citizen_person,
     identify_citizen,
     known_citizens,
     lock_keys_of,

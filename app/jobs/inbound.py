@@ -104,8 +104,9 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
     message to the next (the agents, locked once in id order; templates; loaded rows).
 
     The common case, an email opening a new ticket for a sender nobody is known as or a citizen
-    it needs not change (crm.intake.set_based_senders), goes set-based instead (_take_in_new: a few multi-row INSERTs for a run of them, the same rows as
-    the per-event code); the events keep their order, so what comes after sees what came before.
+    it needs not change (crm.intake.set_based_senders), goes set-based instead (_take_in_new: a
+    few multi-row INSERTs for a run of them, the same rows as the per-event code); the events
+    keep their order, so what comes after sees what came before.
 
     One bad message never fails the batch: a parse or domain error quarantines it as
     process_inbound would; any other failure (a duplicate, a deadlock, a bug) rolls back its
