@@ -12,7 +12,7 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, event, insert, text
+from sqlalchemy import Integer, bindparam, column, delete, event, insert, text
 from sqlalchemy.orm import attributes
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,7 +78,20 @@ async def resolve(session: AsyncSession, record: IdentityRecord | Person, *,
     """The citizens `record` may be, best first, and what to do about it. Reads only."""
     person = record if isinstance(record, Person) else person_from_record(record, default_region=policy.default_region)
     found = await candidate_rows(session, person, policy.candidates)
-    candidates = await score_candidates(session, person, found, policy)
+    return resolution_of(person, await score_candidates(session, person, found, policy))
+
+
+async def resolve_all(session: AsyncSession, people: list[Person], *,
+                      policy: IdentityPolicy = IdentityPolicy()) -> list[Resolution]:
+    """resolve for each of these people, the same decisions, with one candidate statement for
+    all (a batch's senders) instead of one each."""
+    found = await candidate_rows_of(session, people, policy.candidates)
+    return [resolution_of(person, await score_candidates(session, person, rows, policy))
+            for person, rows in zip(people, found)]
+
+
+def resolution_of(person: Person, candidates: list[Candidate]) -> Resolution:
+    """What to do about `person`, given its candidates scored, best first."""
     if not candidates:
         return Resolution(NEW, None, None, 0.0, ("no citizen shares a key with this record",),
                           problems=person.problems)
@@ -109,45 +122,62 @@ async def candidate_rows(session: AsyncSession, person: Person, limit: int) -> l
     """The citizens most worth scoring, each with its identifiers, in one statement: those
     sharing an exact identifier first, then those sharing the most blocking keys (each key read
     for at most ROWS_PER_KEY entries, so a common name costs no more than a rare one)."""
-    identifiers = _identifiers(person)
-    keys = blocking_keys(person)
-    if not identifiers and not keys:
-        return []
+    return (await candidate_rows_of(session, [person], limit))[0]
+
+
+async def candidate_rows_of(session: AsyncSession, people: list[Person], limit: int) -> list[list]:
+    """candidate_rows for each of these people, in one statement: their queries side by side."""
     params: dict[str, object] = {"limit": limit, "per_key": ROWS_PER_KEY}
-    for kind, values in identifiers:
-        params[f"kind_{kind}"] = kind
-        params |= {f"value_{kind}_{n}": value for n, value in enumerate(values)}
-    params |= {f"key_{n}": key for n, key in enumerate(keys)}
-    shape = (tuple((kind, len(values)) for kind, values in identifiers), len(keys))
-    return list((await session.execute(_candidates_statement(shape), params)).all())
+    shapes = []
+    for number, person in enumerate(people):
+        identifiers, keys = _identifiers(person), blocking_keys(person)
+        prefix = f"p{number}_"
+        for kind, values in identifiers:
+            params[f"{prefix}kind_{kind}"] = kind
+            params |= {f"{prefix}value_{kind}_{n}": value for n, value in enumerate(values)}
+        params |= {f"{prefix}key_{n}": key for n, key in enumerate(keys)}
+        shapes.append((tuple((kind, len(values)) for kind, values in identifiers), len(keys)))
+    found: list[list] = [[] for _ in people]
+    if any(kinds or keys for kinds, keys in shapes):
+        for row in (await session.execute(_candidates_statement(tuple(shapes)), params)).all():
+            found[row[0]].append(row[1:])
+    return found
 
 
 @functools.lru_cache(maxsize=256)
-def _candidates_statement(shape: tuple[tuple[tuple[str, int], ...], int]):
-    """The statement for a record with these identifier kinds (and as many values of each) and
-    this many blocking keys: built and compiled once per shape, not once per lookup. Plain
-    SQL: building this union with SQLAlchemy's constructs cost more than running it."""
-    kinds, keys = shape
-    parts = []
-    if kinds:
-        identifiers = " OR ".join(
-            f"(kind = :kind_{kind} AND value IN ({', '.join(f':value_{kind}_{n}' for n in range(count))}))"
-            for kind, count in kinds)
-        parts.append(f"SELECT citizen_id, {IDENTIFIER_WEIGHT} AS w FROM (SELECT citizen_id FROM contact_point "
-                     f"WHERE {identifiers} LIMIT :per_key) AS ids")
-    parts += [f"SELECT citizen_id, 1 AS w FROM (SELECT citizen_id FROM identity_key WHERE key = :key_{n} "
-              f"LIMIT :per_key) AS k{n}" for n in range(keys)]
+def _candidates_statement(shapes: tuple[tuple[tuple[tuple[str, int], ...], int], ...]):
+    """The statement for records with these identifier kinds (and as many values of each) and
+    this many blocking keys, one shape per record: built and compiled once per shape, not once
+    per lookup. Plain SQL: building this union with SQLAlchemy's constructs cost more than
+    running it. Each row: the record's number, the candidate's columns, one of its identifiers."""
+    tops = [f"SELECT {number} AS person, citizen_id FROM ({_top_query(shape, f'p{number}_')}) AS p{number}_top"
+            for number, shape in enumerate(shapes) if shape[0] or shape[1]]
     kind_list = ", ".join(f"'{kind}'" for kind in _COMPARED_KINDS)
-    sql = (f"SELECT {', '.join(f'c.{name}' for name in _READ)}, p.kind AS point_kind, p.value AS point_value, "
-           "p.verified AS point_verified "
-           f"FROM (SELECT citizen_id FROM ({' UNION ALL '.join(parts)}) AS hits GROUP BY citizen_id "
-           "ORDER BY sum(w) DESC, citizen_id LIMIT :limit) AS top "
+    sql = (f"SELECT top.person, {', '.join(f'c.{name}' for name in _READ)}, p.kind AS point_kind, "
+           f"p.value AS point_value, p.verified AS point_verified FROM ({' UNION ALL '.join(tops)}) AS top "
            "JOIN citizen AS c ON c.id = top.citizen_id "
            f"LEFT OUTER JOIN contact_point AS p ON p.citizen_id = c.id AND p.kind IN ({kind_list})")
     table, points = Citizen.__table__, ContactPoint.__table__
     # Typed columns: SQLite hands back dates and booleans as text and integers otherwise.
-    return text(sql).columns(*(table.c[name] for name in _READ), points.c.kind.label("point_kind"),
-                             points.c.value.label("point_value"), points.c.verified.label("point_verified"))
+    return text(sql).columns(column("person", Integer), *(table.c[name] for name in _READ),
+                             points.c.kind.label("point_kind"), points.c.value.label("point_value"),
+                             points.c.verified.label("point_verified"))
+
+
+def _top_query(shape: tuple[tuple[tuple[str, int], ...], int], prefix: str) -> str:
+    """One record's best :limit candidate ids, its parameters named after `prefix`."""
+    kinds, keys = shape
+    parts = []
+    if kinds:
+        identifiers = " OR ".join(
+            f"(kind = :{prefix}kind_{kind} AND value IN "
+            f"({', '.join(f':{prefix}value_{kind}_{n}' for n in range(count))}))" for kind, count in kinds)
+        parts.append(f"SELECT citizen_id, {IDENTIFIER_WEIGHT} AS w FROM (SELECT citizen_id FROM contact_point "
+                     f"WHERE {identifiers} LIMIT :per_key) AS {prefix}ids")
+    parts += [f"SELECT citizen_id, 1 AS w FROM (SELECT citizen_id FROM identity_key WHERE key = :{prefix}key_{n} "
+              f"LIMIT :per_key) AS {prefix}k{n}" for n in range(keys)]
+    return (f"SELECT citizen_id FROM ({' UNION ALL '.join(parts)}) AS {prefix}hits GROUP BY citizen_id "
+            "ORDER BY sum(w) DESC, citizen_id LIMIT :limit")
 
 
 async def score_candidates(session: AsyncSession, person: Person, found: list,
@@ -328,13 +358,65 @@ async def unknown_people(session: AsyncSession, people: list[Person]) -> list[bo
             and not any(("key", key) in found for key in person_keys) for person, person_keys in zip(people, keys_of)]
 
 
-async def resolves_to_nobody(session: AsyncSession, person: Person, policy: IdentityPolicy) -> bool:
-    """identify_citizen (no citizen picked) would create a new citizen for this person, with
-    nobody to file as a possible duplicate: its resolution is no match and no candidate reaches
-    the review threshold. Under the person's identity locks, as identify_citizen."""
-    resolution = await resolve(session, person, policy=policy)
-    return not (resolution.decision == MATCH and resolution.citizen_id is not None) and not any(
+def matched_citizen(resolution: Resolution) -> int | None:
+    """The citizen identify_citizen links a sender to on this resolution; None: a new citizen."""
+    return resolution.citizen_id if resolution.decision == MATCH else None
+
+
+def match_reason(resolution: Resolution) -> str:
+    """Why the sender was linked to the matched citizen, as the new ticket's timeline says it."""
+    return f"{'; '.join(resolution.reasons)} (score {resolution.score:.2f})"
+
+
+def nobody_to_review(resolution: Resolution, policy: IdentityPolicy) -> bool:
+    """identify_citizen would create a new citizen on this resolution, with nobody to file as a
+    possible duplicate: no match, and no candidate reaches the review threshold."""
+    return matched_citizen(resolution) is None and not any(
         c.score >= policy.review_threshold for c in resolution.candidates)
+
+
+@dataclass(frozen=True)
+class KnownCitizen:
+    """What identify_citizen reads of a matched citizen to decide whether to change it, and what
+    the new ticket and its acknowledgement need of it."""
+
+    id: int
+    full_name: str
+    first_name: str | None
+    last_name: str | None
+    language: str | None
+    points: frozenset[tuple[str, str]]  # its contact points: (kind, value)
+
+    def unchanged_by(self, keys: list[tuple[str, str, str]], sender: Sender) -> bool:
+        """identify_citizen would link this sender to the citizen and write nothing: every
+        identifier given is one of its contact points, and it has a name (or none was given).
+        The sender has no postal address (a batch leaves those to identify_citizen)."""
+        return all((kind, value) in self.points for kind, value, _ in keys) and bool(
+            self.full_name or not sender.name)
+
+
+_CITIZEN, _POINTS = Citizen.__table__, ContactPoint.__table__
+_KNOWN = (
+    select(_CITIZEN.c.id, _CITIZEN.c.full_name, _CITIZEN.c.first_name, _CITIZEN.c.last_name,
+           _CITIZEN.c.language, _POINTS.c.kind, _POINTS.c.value)
+    .select_from(_CITIZEN.outerjoin(_POINTS, _POINTS.c.citizen_id == _CITIZEN.c.id))
+    .where(_CITIZEN.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+async def known_citizens(session: AsyncSession, ids: list[int]) -> dict[int, KnownCitizen]:
+    """These citizens with their contact points, by id, in one statement."""
+    if not ids:
+        return {}
+    rows: dict[int, object] = {}
+    points: dict[int, set[tuple[str, str]]] = {}
+    for row in (await session.execute(_KNOWN, {"ids": sorted(set(ids))})).all():
+        rows.setdefault(row.id, row)
+        if row.kind is not None:
+            points.setdefault(row.id, set()).add((row.kind, row.value))
+    return {citizen_id: KnownCitizen(citizen_id, row.full_name, row.first_name, row.last_name, row.language,
+                                     frozenset(points.get(citizen_id, ())))
+            for citizen_id, row in rows.items()}
 
 
 def _identifiers(person: Person) -> list[tuple[str, tuple[str, ...]]]:
@@ -373,9 +455,9 @@ async def identify_citizen(
         citizen, reason = await get_citizen(session, citizen_id), "picked by the agent who logged the contact"
     elif keys or sender.name:
         resolution = await resolve(session, person, policy=policy)
-        if resolution.decision == MATCH and resolution.citizen_id is not None:
+        if matched_citizen(resolution) is not None:
             citizen = await session.get(Citizen, resolution.citizen_id)
-            reason = f"{'; '.join(resolution.reasons)} (score {resolution.score:.2f})"
+            reason = match_reason(resolution)
         else:
             suspected = tuple((c.citizen_id, c.score, c.reasons) for c in resolution.candidates
                               if c.score >= policy.review_threshold)[:5]

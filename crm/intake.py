@@ -13,10 +13,15 @@ from crm.duplicates import file_duplicate
 from crm.identity import (
     NEW_CITIZEN,
     IdentityPolicy,
+    KnownCitizen,
     citizen_person,
     identify_citizen,
+    known_citizens,
     lock_keys_of,
-    resolves_to_nobody,
+    match_reason,
+    matched_citizen,
+    nobody_to_review,
+    resolve_all,
     sender_identity,
     unknown_people,
 )
@@ -148,12 +153,15 @@ _SPECIAL = ("keyword", "bounce", "auto_reply", "logged_by", "resolved_on_the_spo
 @dataclass
 class NewRequest:
     """A message a batch takes in set-based (open_new_requests): the first of a new ticket, from a
-    sender nobody is known as. Filled in as it goes: its citizen, ticket row, message id, events."""
+    sender nobody is known as or from a citizen it needs not change (set_based_senders). Filled
+    in as it goes: its citizen, ticket row, message id, events."""
 
     event_id: int
     message: InboundMessage
     keys: list[tuple[str, str, str]]  # the sender's identifiers: (kind, normalised value, as given)
     person: Person
+    known: KnownCitizen | None = None  # the citizen the sender was matched to; None: a new citizen
+    identified: str = NEW_CITIZEN  # why this citizen, as the ticket's timeline says it
     citizen_id: int = 0
     full_name: str = ""  # the citizen's, as stored
     ticket: dict[str, Any] = field(default_factory=dict)  # the ticket's row, its id once inserted
@@ -166,7 +174,7 @@ def new_request(event: InboundEvent, message: InboundMessage, *, default_region:
                 threading: ThreadingPolicy) -> NewRequest | None:
     """The message as a NewRequest when nothing about it needs ingest_message's per-message
     rules (a thread to find, a keyword, an attachment, an agent, a postal address...); None
-    otherwise. Whether its sender is unknown is for unknown_senders to say."""
+    otherwise. Whether its sender allows it is for set_based_senders to say."""
     meta = message.metadata
     if (not surely_new_email(message, threading) or event.reference or message.citizen_id is not None
             or message.category or message.attachments or not message.sender.email or message.sender.address
@@ -178,15 +186,36 @@ def new_request(event: InboundEvent, message: InboundMessage, *, default_region:
     return NewRequest(event.id, message, keys, person)
 
 
-async def unknown_senders(session: AsyncSession, requests: list[NewRequest], *,
-                          default_region: str) -> list[NewRequest]:
-    """Those whose sender identify_citizen would create a citizen for, with nobody to review (under
-    their identity locks). One read for all: those no citizen shares an identifier or a blocking
-    key with; the others (a common name) resolved one by one, as identify_citizen would."""
+async def set_based_senders(session: AsyncSession, requests: list[NewRequest], *,
+                            default_region: str) -> list[NewRequest]:
+    """Those whose sender identify_citizen would create a citizen for, with nobody to review, or
+    link to a citizen it would not change (their `known` and `identified` set); under their
+    identity locks. One read for all: those no citizen shares an identifier or a blocking key
+    with; the others resolved together (resolve_all: the decisions identify_citizen would
+    take), their citizens read at once. A citizen matched twice keeps the first only: the
+    second's routing follows the first's assignment (the previous agent), so it comes after,
+    its own way."""
     unknown = await unknown_people(session, [r.person for r in requests])
     policy = IdentityPolicy(default_region=default_region)
-    return [r for r, is_unknown in zip(requests, unknown)
-            if is_unknown or await resolves_to_nobody(session, r.person, policy)]
+    seen_before = [r for r, is_unknown in zip(requests, unknown) if not is_unknown]
+    resolutions = dict(zip(map(id, seen_before), await resolve_all(session, [r.person for r in seen_before],
+                                                                   policy=policy)))
+    taken: dict[int, NewRequest] = {}  # by id(request)
+    matched: list[tuple[NewRequest, int, str]] = []  # (request, its citizen, why)
+    for r in requests:
+        resolution = resolutions.get(id(r))
+        if resolution is None or nobody_to_review(resolution, policy):
+            taken[id(r)] = r
+        elif (citizen_id := matched_citizen(resolution)) is not None:
+            matched.append((r, citizen_id, match_reason(resolution)))
+    citizens = await known_citizens(session, [citizen_id for _, citizen_id, _ in matched])
+    seen: set[int] = set()
+    for r, citizen_id, reason in matched:
+        citizen = citizens.get(citizen_id)
+        if citizen is not None and citizen_id not in seen and citizen.unchanged_by(r.keys, r.message.sender):
+            r.known, r.identified, taken[id(r)] = citizen, reason, r
+        seen.add(citizen_id)
+    return [r for r in requests if id(r) in taken]
 
 
 async def open_new_requests(session: AsyncSession, requests: list[NewRequest], *, now: datetime,
@@ -194,13 +223,18 @@ async def open_new_requests(session: AsyncSession, requests: list[NewRequest], *
     """First half of ingest_message for these requests, set-based: their citizens (with identity
     keys, name tokens and contact points) inserted, and their tickets' rows prepared (references
     reserved together, language guessed) for the caller to assign before store_new_requests
-    inserts them. The same rows ingest_message writes; a few multi-row INSERTs for all."""
+    inserts them. The same rows ingest_message writes; a few multi-row INSERTs for all. A known
+    sender's citizen is taken as it is."""
+    for r in requests:
+        if r.known is not None:
+            r.citizen_id, r.full_name = r.known.id, r.known.full_name
+    new = [r for r in requests if r.known is None]
     rows = [{"full_name": (r.message.sender.name or "").strip()[:200], "language": r.message.metadata.get("language"),
-             "address": None, "alternates": []} for r in requests]
-    for r, row, citizen_id in zip(requests, rows, await insert_rows(session, Citizen.__table__, rows)):
+             "address": None, "alternates": []} for r in new]
+    for r, row, citizen_id in zip(new, rows, await insert_rows(session, Citizen.__table__, rows)):
         r.citizen_id, r.full_name = citizen_id, row["full_name"]
     keys, tokens, points = [], [], []
-    for r, row in zip(requests, rows):
+    for r, row in zip(new, rows):
         stored = SimpleNamespace(**row, first_name=None, last_name=None, birth_date=None, postcode=None, city=None)
         keys += identity_key_rows(r.citizen_id, citizen_person(stored))  # what the mapper events write
         tokens += name_token_rows(r.citizen_id, row["full_name"])
@@ -210,14 +244,16 @@ async def open_new_requests(session: AsyncSession, requests: list[NewRequest], *
     await insert_rows(session, CitizenNameToken.__table__, tokens, returning=False)
     await insert_rows(session, ContactPoint.__table__, points, returning=False)
     references = await reserve_references(session, len(requests), now)
-    for r, reference, row in zip(requests, references, rows):
+    for r, reference in zip(requests, references):
         message = r.message
         r.reply_to = _reply_address(message, default_region)
+        # The citizen's language: what they chose, else their record, else what they wrote in.
+        language = message.metadata.get("language") or (r.known.language if r.known else None)
         r.ticket = {"reference": reference, "citizen_id": r.citizen_id, "category_id": None,
                     "subject": ticket_subject(message), "priority": "normal", "status": TicketStatus.NEW.value,
                     "origin_channel": message.channel.value,
                     "reply_channel": (message.reply_channel or message.channel).value,
-                    "language": row["language"] or detect_language(message.text), "assignee_id": None,
+                    "language": language or detect_language(message.text), "assignee_id": None,
                     "assigned_at": None, "reply_token": new_token(), "created_at": now, "updated_at": now}
 
 
@@ -234,7 +270,7 @@ async def store_new_requests(session: AsyncSession, requests: list[NewRequest]) 
         r.message_id = message_id
         channel = r.message.channel.value
         r.events[:0] = [
-            event_row(r.ticket["id"], EventKind.CREATED, reason=f"{NO_THREAD}; citizen: {NEW_CITIZEN}",
+            event_row(r.ticket["id"], EventKind.CREATED, reason=f"{NO_THREAD}; citizen: {r.identified}",
                       data=created_data(r.message, None)),
             event_row(r.ticket["id"], EventKind.MESSAGE_IN, reason=FIRST_MESSAGE, actor_type="citizen",
                       actor_id=r.citizen_id, data=message_in_data(message_id, channel, r.citizen_id)),

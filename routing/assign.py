@@ -100,6 +100,19 @@ async def ticket_need(session: AsyncSession, context: TicketContext, now: dateti
     )
 
 
+async def previous_agents(session: AsyncSession, citizen_ids: list[int]) -> dict[int, int]:
+    """ticket_need's previous agent for a new ticket of each of these citizens (the assignee of
+    their latest ticket that has one), by citizen id, in one statement; none for a citizen
+    without one."""
+    if not citizen_ids:
+        return {}
+    latest = (select(func.max(Ticket.id))
+              .where(col(Ticket.citizen_id).in_(sorted(set(citizen_ids))), col(Ticket.assignee_id).is_not(None))
+              .group_by(Ticket.citizen_id))
+    return dict((await session.exec(select(Ticket.citizen_id, Ticket.assignee_id)
+                                    .where(col(Ticket.id).in_(latest)))).all())
+
+
 async def agent_loads(session: AsyncSession, agent_ids: list[int]) -> dict[int, dict[str, int]]:
     """Open tickets per agent and origin channel (from the partial index of open tickets)."""
     if not agent_ids:
@@ -297,22 +310,23 @@ _DEFAULT_STAGE = TicketRouting.__table__.c.stage.default.arg  # a new routing ro
 
 
 async def assign_new_tickets(session: AsyncSession, rows: list[dict], config: RoutingConfig, roster: RosterCache,
-                             now: datetime | None = None) -> list[tuple[dict, list[dict]]]:
-    """assign_ticket(new_ticket=True, new_citizen=True) for tickets about to be inserted, from
-    their rows (no category, no assignee yet, a citizen created in this transaction): the same
-    decisions, in order, from the transaction's roster, with no ORM object and no statement of
-    their own. Each row is given its agent (assignee, status, times); returned per row: its
-    routing row and its timeline events (event_row), both to be completed with the ticket's id
-    once it is inserted."""
+                             now: datetime | None = None, *,
+                             previous: list[int | None] | None = None) -> list[tuple[dict, list[dict]]]:
+    """assign_ticket(new_ticket=True) for tickets about to be inserted, from their rows (no
+    category, no assignee yet): the same decisions, in order, from the transaction's roster, with
+    no ORM object and no statement of their own. `previous`: each row's previous agent
+    (previous_agents; default: none, as for a citizen created in this transaction). Each row is
+    given its agent (assignee, status, times); returned per row: its routing row and its
+    timeline events (event_row), both to be completed with the ticket's id once it is inserted."""
     now = now or utcnow()
     calendar = team_calendar(None, config.timezone)
     assigned = []
-    for row in rows:
+    for row, previous_agent_id in zip(rows, previous or [None] * len(rows)):
         due = due_times(calendar, row["created_at"], SlaTargets())
         routing = {"ticket_id": None, "team_id": None, "waiting_since": row["created_at"], "stage": _DEFAULT_STAGE,
                    "first_response_due_at": due.first_response, "resolution_due_at": due.resolution}
         need = TicketNeed(ticket_id=0, language=row["language"], channel=row["origin_channel"],
-                          priority=row["priority"],
+                          priority=row["priority"], previous_agent_id=previous_agent_id,
                           waited_minutes=calendar.business_minutes_between(row["created_at"], now))
         stage = stage_for(need, config.rules)
         events = []

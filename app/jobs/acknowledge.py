@@ -144,7 +144,7 @@ async def acknowledge_new_requests(session: AsyncSession, settings: Settings, re
         problem = _why_not(steps, channel, to, template) or (None if channel == Channel.EMAIL.value
                                                              else f"{channel} is not acknowledged in a batch")
         if problem is None:
-            citizen = SimpleNamespace(full_name=r.full_name, first_name=None, last_name=None)
+            citizen = r.known or SimpleNamespace(full_name=r.full_name, first_name=None, last_name=None)
             try:
                 rendered = render(template, context_of(ticket, settings, citizen=citizen,
                                                        agent=roster.agent(ticket.assignee_id), category=None,

@@ -27,8 +27,8 @@ from crm.intake import (
     new_request,
     open_new_requests,
     sender_lock_keys,
+    set_based_senders,
     store_new_requests,
-    unknown_senders,
 )
 from crm.language import known_language
 from crm.models import ContactKind, InboundStatus, Message, Ticket, TicketEvent
@@ -43,7 +43,7 @@ from replies.outbox import opt_out_confirmation_key, queue_service_delivery
 from replies.survey import parse_score, record_answer, surveyed_ticket
 from replies.templates import TemplateCache, find_template, render
 from routing.agents import agents_by_email, find_agent_by_email
-from routing.assign import RosterCache, assign_new_tickets
+from routing.assign import RosterCache, assign_new_tickets, previous_agents
 from routing.assign import assign_ticket as assign
 from routing.categories import category_by_slug
 from routing.models import Agent, TicketRouting
@@ -103,9 +103,10 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
     process_inbound for each, in a savepoint of its own, sharing what does not change from one
     message to the next (the agents, locked once in id order; templates; loaded rows).
 
-    The common case, an email opening a new ticket for a sender nobody is known as, goes
-    set-based instead (_take_in_new: a few multi-row INSERTs for a run of them, the same rows as
-    the per-event code); the events keep their order, so what comes after sees what came before.
+    The common case, an email opening a new ticket for a sender nobody is known as or a citizen
+    it needs not change (crm.intake.set_based_senders), goes set-based instead (_take_in_new: a
+    few multi-row INSERTs for a run of them, the same rows as the per-event code); the events
+    keep their order, so what comes after sees what came before.
 
     One bad message never fails the batch: a parse or domain error quarantines it as
     process_inbound would; any other failure (a duplicate, a deadlock, a bug) rolls back its
@@ -122,7 +123,7 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
         region = ctx["settings"].default_region
         lock_keys = {event_id: sender_lock_keys(message, region) for event_id, message in batch.parsed.items()}
         locked = await _lock_senders(session, [key for keys in lock_keys.values() for key in keys])
-        # New requests from unknown senders go in set-based; only under the batch's identity locks.
+        # New requests go in set-based only under the batch's identity locks.
         candidates = await _new_requests(session, ctx, batch, events) if locked else {}
         timeline: list = []  # the events' timeline events, written by one INSERT at the end
         taken_in: list = []  # and the events taken in, marked so by one UPDATE
@@ -153,7 +154,7 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
             done(handled)
 
         async def set_based(run: list[tuple[Any, NewRequest]]) -> None:
-            """New requests from unknown senders, set-based; if that fails, one by one as any event."""
+            """New requests, set-based; if that fails, one by one as any event."""
             if not run:
                 return
             try:
@@ -172,13 +173,14 @@ async def process_inbound_batch(ctx: dict[str, Any], event_ids: list[int]) -> di
 
         async def run_of_new(run: list[tuple[Any, NewRequest]]) -> None:
             """Consecutive would-be new requests whose senders share nothing: those whose sender
-            turns out to be unknown, now that every event before them is in, go set-based; any
-            other (a known sender), alone in its turn."""
-            unknown = {id(r) for r in await unknown_senders(session, [r for _, r in run], default_region=region)} \
+            turns out to be unknown, or a citizen to take as it is, now that every event before
+            them is in, go set-based; any other (a citizen to change, a duplicate to file), alone
+            in its turn."""
+            taken = {id(r) for r in await set_based_senders(session, [r for _, r in run], default_region=region)} \
                 if run else set()
             waiting: list[tuple[Any, NewRequest]] = []
             for event, r in run:
-                if id(r) in unknown:
+                if id(r) in taken:
                     waiting.append((event, r))
                     continue
                 await set_based(waiting)
@@ -264,8 +266,8 @@ async def _lock_senders(session: Any, keys: list[str]) -> bool:
 
 async def _new_requests(session: Any, ctx: dict[str, Any], batch: Batch, events: list[Any]) -> dict[int, NewRequest]:
     """The batch's events that may open a new ticket with nothing else to decide
-    (crm.intake.new_request), by event id; whether their sender is unknown is decided in their
-    turn (unknown_senders). Left to the per-event path: a message another event of the batch
+    (crm.intake.new_request), by event id; whether their sender allows it is decided in their
+    turn (set_based_senders). Left to the per-event path: a message another event of the batch
     carries too (a duplicate), an agent's address (a forward to unwrap)."""
     settings = ctx["settings"]
     region, policy = settings.default_region, threading_policy(settings)
@@ -291,7 +293,9 @@ async def _take_in_new(session: Any, ctx: dict[str, Any], batch: Batch, requests
     acknowledgements' delivery ids."""
     settings = ctx["settings"]
     await open_new_requests(session, requests, now=utcnow(), default_region=settings.default_region)
-    assigned = await assign_new_tickets(session, [r.ticket for r in requests], routing_config(settings), batch.routing)
+    previous = await previous_agents(session, [r.citizen_id for r in requests if r.known])
+    assigned = await assign_new_tickets(session, [r.ticket for r in requests], routing_config(settings), batch.routing,
+                                        previous=[previous.get(r.citizen_id) for r in requests])
     for r, (_, events) in zip(requests, assigned):
         r.events += events
     await store_new_requests(session, requests)

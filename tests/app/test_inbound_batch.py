@@ -191,7 +191,27 @@ def _mix(path: str, known_id: str, token: str, reference: str) -> list[tuple[str
              "Bonjour, la piscine est-elle ouverte le dimanche ?"),
         mail("new-3", f"{third} <lina-{path}@example.org>", "Stationnement résidentiel",
              "Bonjour, comment obtenir une carte de stationnement résidentiel ?"),
+        # The known citizen again: her second new ticket of the batch follows her first's agent.
+        mail("known-again", known, "Attestation de domicile", "Bonjour, il me faut aussi une attestation."),
+        # The anonymous sender, named now: her citizen gets the name (the per-event way).
+        mail("anonymous-named", f"Anne Onyme <anon-{path}@example.org>", "Encore une question",
+             "Ouvrez-vous le samedi ?"),
     ]
+
+
+def _watch_set_based(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the events the batch tries to take in set-based (_take_in_new), in order."""
+    import app.jobs.inbound as inbound
+
+    tried: list[int] = []
+    real = inbound._take_in_new
+
+    async def counted(session, ctx, batch, requests):
+        tried.extend(r.event_id for r in requests)
+        return await real(session, ctx, batch, requests)
+
+    monkeypatch.setattr(inbound, "_take_in_new", counted)
+    return tried
 
 
 def _columns(row: object, *left_out: str) -> dict:
@@ -284,7 +304,9 @@ async def _outcome(stack: Stack, path: str, ids: list[int], known_ticket_id: int
                 "timeline": [(e.kind, None if e.kind in ("assigned", "routing") else plain(e.reason), e.actor_type,
                               citizens.get(e.actor_id) if e.actor_type == "citizen" else e.actor_id is not None,
                               # Who got it and why depends on the loads each path found: its shape, not its figures.
-                              (sorted(e.data), e.data["skill"], e.data["stage"]) if e.kind == "assigned"
+                              # Whether it went to the citizen's previous agent: continuity.
+                              (sorted(e.data), e.data["skill"], e.data["stage"], e.data["factors"]["sticky"])
+                              if e.kind == "assigned"
                               else plain(e.data))
                              for e in timeline if e.kind != "delivery"],
                 # The send jobs' own events, at whatever moment those jobs ran.
@@ -311,15 +333,7 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
     messages, routing rows, deliveries, timelines and quarantine as process_inbound taking each
     event in turn, every column compared. The new requests from unknown senders go the batch's
     set-based way (three of them, in runs of their own between the others); the rest, one by one."""
-    import app.jobs.inbound as inbound
-
     ctx = {**job_context(stack), "settings": stack.settings.model_copy(update={"reply_address": "mairie@ville.fr"})}
-    set_based: list[int] = []
-    real = inbound._take_in_new
-
-    async def counted(session, ctx, batch, requests):
-        set_based.extend(r.event_id for r in requests)
-        return await real(session, ctx, batch, requests)
 
     outcomes = {}
     for path in ("single", "batch"):
@@ -335,21 +349,23 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
                for external_id, payload in _mix(path, f"known1-{path}@client.example", known.reply_token,
                                                 known.reference)]
         if path == "single":
-            assert [await process_inbound(ctx, i) for i in ids].count("processed") == 14
+            assert [await process_inbound(ctx, i) for i in ids].count("processed") == 16
         else:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(inbound, "_take_in_new", counted)
-                assert await process_inbound_batch(ctx, ids) == {"processed": 14, "quarantined": 1}
-            assert set_based == [ids[0], ids[1], ids[6], ids[10], ids[12], ids[13], ids[14]]
+                set_based = _watch_set_based(patch)
+                assert await process_inbound_batch(ctx, ids) == {"processed": 16, "quarantined": 1}
+            # Known senders too (new-again, known-new, known-again), but not one whose citizen changes.
+            assert set_based == [ids[i] for i in (0, 1, 2, 6, 7, 10, 12, 13, 14, 15)]
         await stack.drain()  # the acknowledgements' send jobs
         outcomes[path] = await _outcome(stack, path, ids, known.id)
 
     assert outcomes["batch"] == outcomes["single"]
     batch = outcomes["batch"]
     # What issue 3 asks of each case, so that "the same" is also "right".
-    assert [status for status, _, _ in batch["events"]] == ["processed"] * 9 + ["quarantined"] + ["processed"] * 5
+    assert [status for status, _, _ in batch["events"]] == ["processed"] * 9 + ["quarantined"] + ["processed"] * 7
     assert [ticket for _, ticket, _ in batch["events"]] == ["t1", "t2", "t3", "known", "known", "t4", "t5", "t6",
-                                                            "t7", None, "t8", "t8", "t9", "t10", "t11"]
+                                                            "t7", None, "t8", "t8", "t9", "t10", "t11", "t12",
+                                                            "t13"]
     assert batch["events"][9][2].startswith("ParseError")
     assert batch["tickets"]["t3"]["citizen"] == batch["tickets"]["t1"]["citizen"]  # her again, found
     assert batch["tickets"]["t4"]["related"] == ["known"]  # the stranger's: new, linked
@@ -367,10 +383,58 @@ async def test_a_mixed_batch_ends_as_one_job_per_event_would(stack: Stack) -> No
     assert batch["tickets"]["t9"]["timeline"][0][1].endswith("citizen: new citizen: nobody known matches")
     assert batch["tickets"]["t10"]["timeline"][0][1].endswith("citizen: new citizen: nobody known matches")
     assert batch["tickets"]["t10"]["citizen"] != batch["tickets"]["t9"]["citizen"]
+    # Known senders: the citizen found, why in the timeline, her previous agent preferred.
+    louise = batch["tickets"]["known"]["citizen"]
+    for name in ("t6", "t12"):
+        ticket = batch["tickets"][name]
+        assert ticket["citizen"] == louise and "(score " in ticket["timeline"][0][1]
+        assert [sticky for kind, *_, data in ticket["timeline"] if kind == "assigned" for *_, sticky in [data]] \
+            == [0.75]
+    assert batch["tickets"]["t3"]["timeline"][0][1].endswith(")")  # Nadia, found again by the batch
+    anne = batch["tickets"]["t13"]["citizen"]
+    assert anne == batch["tickets"]["t2"]["citizen"] and batch["citizens"][anne]["row"]["full_name"] == "Anne Onyme"
     async with stack.session() as session:  # the namesakes were not close enough to ask an agent about
         elises = set((await session.exec(select(Citizen.id).where(Citizen.full_name == "Elise Durand"))).all())
         pairs = (await session.exec(select(DuplicatePair.citizen_a_id, DuplicatePair.citizen_b_id))).all()
     assert len(elises) == 6 and not elises & {i for pair in pairs for i in pair}
+
+
+async def test_a_known_citizen_writing_twice_in_a_batch_is_routed_as_one_job_per_event_would(
+        stack: Stack, monkeypatch) -> None:
+    """A citizen whose previous agent is away writes three new requests in one batch, two of them
+    from a second address of hers (no shared identity lock: one run). Each ticket's previous agent
+    is the assignee of the one before, as one job per event would see it: the first goes to
+    another agent, the next two follow it. The second, her citizen matched twice in a run, comes
+    after the first's assignment, on the per-event path."""
+    set_based = _watch_set_based(monkeypatch)
+    ctx = job_context(stack)
+    earlier = await _record_email(stack, email("louise-0", sender="Louise Martin <louise@example.org>",
+                                               subject="Carte grise", body="Bonjour, ma carte grise."), "box:louise-0")
+    assert await process_inbound(ctx, earlier) == "processed"
+    async with stack.session() as session:
+        before = (await session.exec(select(Ticket))).one()
+        session.add(ContactPoint(citizen_id=before.citizen_id, kind="email", value="lm2@example.org",
+                                 raw_value="lm2@example.org"))
+        await session.exec(update(Agent).where(Agent.id == before.assignee_id).values(presence="away"))
+        await session.commit()
+    ids = [await _record_email(stack, email(f"louise-{n}", sender=sender, subject=subject, body=f"{subject}, svp."),
+                               f"box:louise-{n}")
+           for n, sender, subject in ((1, "Louise Martin <louise@example.org>", "Acte de naissance"),
+                                      (2, "<lm2@example.org>", "Inscription cantine"),
+                                      (3, "Louise Martin <louise@example.org>", "Attestation de domicile"))]
+
+    assert await process_inbound_batch(ctx, ids) == {"processed": 3}
+    assert set_based == [ids[0], ids[2]]
+    async with stack.session() as session:
+        events = [await session.get(InboundEvent, i) for i in ids]
+        tickets = [await session.get(Ticket, e.ticket_id) for e in events]
+        sticky = [(await session.exec(select(TicketEvent.data).where(TicketEvent.ticket_id == t.id,
+                                                                     TicketEvent.kind == "assigned"))).one()
+                  ["factors"]["sticky"] for t in tickets]
+    assert {t.citizen_id for t in tickets} == {before.citizen_id}
+    first = tickets[0].assignee_id
+    assert first not in (None, before.assignee_id) and sticky[0] == 0
+    assert [t.assignee_id for t in tickets[1:]] == [first, first] and sticky[1:] == [0.75, 0.75]
 
 
 async def test_new_senders_shared_by_two_concurrent_batches_become_one_citizen_each(stack: Stack) -> None:
@@ -400,16 +464,7 @@ async def test_a_run_of_new_requests_that_fails_goes_one_by_one(stack: Stack, mo
     """A mail whose Message-ID is stored already (under another sender) among new requests: their
     multi-row INSERT fails on it, the run's savepoint rolls back and each goes the per-event way:
     the others are taken in as they would have been, the duplicate is settled by its own job."""
-    import app.jobs.inbound as inbound
-
-    attempted: list[int] = []
-    real = inbound._take_in_new
-
-    async def counted(session, ctx, batch, requests):
-        attempted.extend(r.event_id for r in requests)
-        return await real(session, ctx, batch, requests)
-
-    monkeypatch.setattr(inbound, "_take_in_new", counted)
+    attempted = _watch_set_based(monkeypatch)
     ctx = job_context(stack)
     earlier = await _record_email(stack, email("run-1", sender="Personne Delta <delta@example.org>",
                                                subject="Autre", body="Autre chose."), "box1:run-1")
