@@ -8,12 +8,11 @@ external_id is already known are skipped, so importing a file twice creates no o
 from __future__ import annotations
 
 import csv
-import io
 import marshal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,7 +77,16 @@ class ImportReport:
     review: int = 0  # dedupe: created, and the pair filed for an agent
     skipped: int = 0  # external_id already imported
     refused: int = 0
+    with_problems: int = 0  # imported without some of their values (reported)
+    # Reported rows not yet handed to the error file (`take_errors`): a chunk's at most.
     errors: list[RowError] = field(default_factory=list)
+
+    def take_errors(self) -> list[RowError]:
+        """The rows reported since the last call, in line order, counted and forgotten."""
+        taken = sorted(self.errors, key=lambda error: error.line)
+        self.errors = []
+        self.with_problems += sum(error.imported for error in taken)
+        return taken
 
 
 def _key(name: str) -> str:
@@ -504,12 +512,17 @@ def _differs(current, value) -> bool:
     return current != value
 
 
-def errors_csv(errors: list[RowError]) -> str:
-    """The error file: line, what was wrong, whether the row was imported anyway, the row itself."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "error", "imported", *COLUMNS])
-    for error in errors:
-        writer.writerow([error.line, error.error, "yes" if error.imported else "no",
-                         *(error.raw.get(column, "") for column in COLUMNS)])
-    return out.getvalue()
+class ErrorFile:
+    """The error file, written as the import goes: line, what was wrong, whether the row was
+    imported anyway, the row itself. Rows come chunk by chunk in line order, so that no more
+    than a chunk's bad rows are ever held (a file of a million bad rows used to be kept whole)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._writer = csv.writer(out)
+        self._writer.writerow(["line", "error", "imported", *COLUMNS])
+        self.written = 0  # rows reported
+
+    def write(self, errors: list[RowError]) -> None:
+        self.written += len(errors)
+        self._writer.writerows([error.line, error.error, "yes" if error.imported else "no",
+                                *(error.raw.get(column, "") for column in COLUMNS)] for error in errors)
