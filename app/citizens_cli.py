@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load
-from crm.citizen_import import (ExternalIds, Header, ImportReport, LoadChunk, Prepared, Row, RowError, errors_csv,
+from crm.citizen_import import (ErrorFile, ExternalIds, Header, ImportReport, LoadChunk, Prepared, Row, RowError,
                                 import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk, raw_values,
                                 read_csv, read_rows, reserve_citizen_ids, write_load_chunk)
 from crm.errors import DomainError
@@ -98,25 +98,46 @@ def import_citizens(
     total = _count_rows(file)
     if workers is None:
         workers = (os.cpu_count() or 1) if total >= PARALLEL_FROM_ROWS and not dedupe else 0
-    if dedupe:
-        report = asyncio.run(_import_deduped(file, settings, total=total))
-    else:
-        with _pool(workers) as pool, _no_cyclic_gc():
-            try:
-                report = asyncio.run(_import(file, settings, total=total, pool=pool, bulk_load=bulk_load))
-            except DomainError as exc:
-                err.print(f"[red]error:[/red] {file}: {exc.message}")
-                raise typer.Exit(2) from None
     errors_path = errors or file.with_name(file.stem + ".errors.csv")
-    if report.errors:
-        errors_path.write_text(errors_csv(sorted(report.errors, key=lambda e: e.line)), encoding="utf-8")
-    elif errors_path.exists() and errors is None:
-        errors_path.unlink()  # a stale report of an earlier run would mislead
+    with _error_file(errors_path, keep_stale=errors is not None) as error_file:
+        if dedupe:
+            report = asyncio.run(_import_deduped(file, settings, error_file, total=total))
+        else:
+            with _pool(workers) as pool, _no_cyclic_gc():
+                try:
+                    report = asyncio.run(_import(file, settings, error_file, total=total, pool=pool,
+                                                 bulk_load=bulk_load))
+                except DomainError as exc:
+                    err.print(f"[red]error:[/red] {file}: {exc.message}")
+                    raise typer.Exit(2) from None
+        error_file.write(report.take_errors())
     summary = {k: v for k, v in dataclasses.asdict(report).items() if k != "errors"}
-    summary["with_problems"] = sum(1 for e in report.errors if e.imported)
     out.print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()))
-    if report.errors:
-        out.print(f"{len(report.errors)} line(s) reported in {errors_path}")
+    if error_file.written:
+        out.print(f"{error_file.written} line(s) reported in {errors_path}")
+
+
+@contextlib.contextmanager
+def _error_file(path: Path, *, keep_stale: bool) -> Iterator[ErrorFile]:
+    """The error file, written chunk by chunk beside `path` and put in its place only when the
+    import ends and some row was reported; on failure no report is left (nothing it names may
+    have been kept). Without any reported row a stale default report is removed: it would
+    mislead; a path the administrator named is left alone."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", newline="", encoding="utf-8") as handle:
+        error_file = ErrorFile(handle)
+        try:
+            yield error_file
+        except BaseException:
+            handle.close()
+            partial.unlink(missing_ok=True)
+            raise
+    if error_file.written:
+        partial.replace(path)
+        return
+    partial.unlink()
+    if not keep_stale:
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -143,8 +164,8 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield pool
 
 
-async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPoolExecutor | None,
-                  bulk_load: bool) -> ImportReport:
+async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, total: int,
+                  pool: ProcessPoolExecutor | None, bulk_load: bool) -> ImportReport:
     """Rows are checked and normalised in worker processes (or a thread) while earlier batches
     are written: Python's work and the database's overlap. Into empty citizen tables the whole
     file is one transaction whose indexes are built at the end (crm.citizen_bulk_load); else
@@ -188,6 +209,7 @@ async def _import(file: Path, settings: Settings, *, total: int, pool: ProcessPo
                     else:
                         loaded = await _account_load(await future, chunk, work, report, external_ids)
                         await write_load_chunk(session, load, loaded)
+                    error_file.write(report.take_errors())
                     progress.update(task, completed=report.rows,
                                     rate=f"{report.rows / max(time.perf_counter() - started, 1e-9):,.0f}")
                 if load is not None:
@@ -291,7 +313,7 @@ def _account(items: list[Prepared | RowError], report: ImportReport, external_id
     return rows
 
 
-async def _import_deduped(file: Path, settings: Settings, *, total: int) -> ImportReport:
+async def _import_deduped(file: Path, settings: Settings, error_file: ErrorFile, *, total: int) -> ImportReport:
     """Row after row, each resolved against everyone known, earlier rows of the file included."""
     from crm.duplicates import file_duplicate
 
@@ -319,6 +341,7 @@ async def _import_deduped(file: Path, settings: Settings, *, total: int) -> Impo
                             await session.flush()
                         await session.commit()
                     batch.clear()
+                    error_file.write(report.take_errors())
                     progress.update(task, completed=report.rows,
                                     rate=f"{report.rows / max(time.perf_counter() - started, 1e-9):,.0f}")
     finally:

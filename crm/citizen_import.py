@@ -8,12 +8,12 @@ external_id is already known are skipped, so importing a file twice creates no o
 from __future__ import annotations
 
 import csv
-import io
 import marshal
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,7 +78,16 @@ class ImportReport:
     review: int = 0  # dedupe: created, and the pair filed for an agent
     skipped: int = 0  # external_id already imported
     refused: int = 0
+    with_problems: int = 0  # imported without some of their values (reported)
+    # Reported rows not yet handed to the error file (`take_errors`): a chunk's at most.
     errors: list[RowError] = field(default_factory=list)
+
+    def take_errors(self) -> list[RowError]:
+        """The rows reported since the last call, in line order, counted and forgotten."""
+        taken = sorted(self.errors, key=lambda error: error.line)
+        self.errors = []
+        self.with_problems += sum(error.imported for error in taken)
+        return taken
 
 
 def _key(name: str) -> str:
@@ -128,7 +137,7 @@ def read_csv(text: Iterable[str]) -> tuple[Header, Iterator[tuple[int, list[str]
 def check_row(header: Header, line: int, values: list[str], *, default_region: str) -> list[Row | RowError]:
     """One CSV record checked and normalised: a Row (preceded by a RowError naming the values it
     lost, if any), a refusal, or nothing for a blank line."""
-    if not any(value.strip() for value in values):
+    if not "".join(values).strip():
         return []
     raw = raw_values(header, values)
     if len(values) != len(header.columns):
@@ -208,9 +217,9 @@ class Prepared(NamedTuple):
 
 def prepare(row: Row) -> Prepared:
     values = citizen_values(row)
-    birth = values["birth_date"]
-    citizen = tuple(birth.isoformat() if name == "birth_date" and birth else values[name] for name in CITIZEN_COLUMNS)
-    return Prepared(row.line, row.raw, citizen, contact_values(row), name_keys(values["full_name"]),
+    if values["birth_date"] is not None:
+        values["birth_date"] = values["birth_date"].isoformat()
+    return Prepared(row.line, row.raw, _citizen_columns(values), contact_values(row), name_keys(values["full_name"]),
                     blocking_keys(row.person))
 
 
@@ -303,6 +312,7 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 CITIZEN_COLUMNS = ("full_name", "first_name", "last_name", "birth_date", "address", "postcode", "city",
                    "external_id", "language", "alternates")
 BIRTH_DATE, EXTERNAL_ID = CITIZEN_COLUMNS.index("birth_date"), CITIZEN_COLUMNS.index("external_id")
+_citizen_columns = operator.itemgetter(*CITIZEN_COLUMNS)  # citizen_values' dict -> CITIZEN_COLUMNS' tuple
 # The tables an import writes and their columns, in the order of `table_rows`.
 LOAD_TABLES = {"citizen": ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"),
                "contact_point": ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
@@ -329,10 +339,17 @@ def citizen_values(row: Row) -> dict:
 def contact_values(row: Row) -> list[tuple[str, str, str]]:
     """(kind, normalised value, value as written) of each identifier the row gives."""
     person, record = row.person, row.record
-    points = [(ContactKind.EMAIL, value, record.email) for value in person.emails]
-    points += [(ContactKind.PHONE, value, record.phone) for value in person.phones]
-    points += [(ContactKind.NATIONAL_ID, value, record.national_id) for value, _ in person.national_ids]
-    return [(kind.value, value, (raw or value)[:320]) for kind, value, raw in points]
+    points = []
+    if person.emails:
+        points += [(_EMAIL, value, (record.email or value)[:320]) for value in person.emails]
+    if person.phones:
+        points += [(_PHONE, value, (record.phone or value)[:320]) for value in person.phones]
+    if person.national_ids:
+        points += [(_NATIONAL_ID, value, (record.national_id or value)[:320]) for value, _ in person.national_ids]
+    return points
+
+
+_EMAIL, _PHONE, _NATIONAL_ID = ContactKind.EMAIL.value, ContactKind.PHONE.value, ContactKind.NATIONAL_ID.value
 
 
 async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str, int]:
@@ -504,12 +521,17 @@ def _differs(current, value) -> bool:
     return current != value
 
 
-def errors_csv(errors: list[RowError]) -> str:
-    """The error file: line, what was wrong, whether the row was imported anyway, the row itself."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "error", "imported", *COLUMNS])
-    for error in errors:
-        writer.writerow([error.line, error.error, "yes" if error.imported else "no",
-                         *(error.raw.get(column, "") for column in COLUMNS)])
-    return out.getvalue()
+class ErrorFile:
+    """The error file, written as the import goes: line, what was wrong, whether the row was
+    imported anyway, the row itself. Rows come chunk by chunk in line order, so that no more
+    than a chunk's bad rows are ever held (a file of a million bad rows used to be kept whole)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._writer = csv.writer(out)
+        self._writer.writerow(["line", "error", "imported", *COLUMNS])
+        self.written = 0  # rows reported
+
+    def write(self, errors: list[RowError]) -> None:
+        self.written += len(errors)
+        self._writer.writerows([error.line, error.error, "yes" if error.imported else "no",
+                                *(error.raw.get(column, "") for column in COLUMNS)] for error in errors)

@@ -45,6 +45,7 @@ def name_words(full_name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(word for word in words if word))
 
 
+@functools.lru_cache(maxsize=65536)
 def significant_words(full_name: str) -> tuple[str, ...]:
     """A name's words without its particles ('El Amrani' -> ('amrani',)), unless that leaves none."""
     words = name_words(full_name)

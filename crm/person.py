@@ -76,36 +76,53 @@ _fold_city = functools.lru_cache(maxsize=16384)(fold)
 def split_address(folded: str) -> tuple[str | None, tuple[str, ...]]:
     """The street number and the words that name the street ('12 bis rue de la Paix' -> ('12', ('paix',)))."""
     words = folded.split()
-    number = next((word for word in words if _STREET_NUMBER.match(word)), None)
-    named = tuple(word for word in words if word not in _STREET_KINDS and not word.isdigit()
-                  and not _STREET_NUMBER.match(word) and len(word) > 1)
-    return number, named
+    number = next((word for word in words if _address_word(word) == _NUMBER), None)
+    return number, tuple(word for word in words if _address_word(word) == _NAMING)
+
+
+_NUMBER, _NAMING, _OTHER = "number", "naming", "other"
+
+
+@functools.lru_cache(maxsize=65536)  # an address's words repeat across a population, the address less
+def _address_word(word: str) -> str:
+    """What a folded word of an address is: its street number, a word naming the street, or neither."""
+    if _STREET_NUMBER.match(word):
+        return _NUMBER
+    if word in _STREET_KINDS or word.isdigit() or len(word) < 2:
+        return _OTHER
+    return _NAMING
+
+
+@functools.lru_cache(maxsize=65536)  # names repeat: a population has far fewer names than people
+def _joined(name: str) -> str:
+    return "".join(name_words(name))
 
 
 def person_from_record(record: IdentityRecord, *, default_region: str) -> Person:
     """Normalise what was typed. A value that cannot be read is dropped and named in
     `problems` (the rest of the record still identifies the person)."""
     problems: list[str] = []
-
-    def read(label: str, parse, value):
-        if value is None or not str(value).strip():
-            return None
-        try:
-            return parse(value)
-        except InvalidInput as exc:
-            problems.append(f"{label}: {exc.message}")
-            return None
-
-    email = read("email", normalise_email, record.email)
-    phone = read("phone", lambda v: normalise_phone(v, default_region), record.phone)
-    national_id = read("national_id", normalise_national_id, record.national_id)
-    birth = read("birth_date", parse_birth_date, record.birth_date)
-    postcode = read("postcode", normalise_postcode, record.postcode)
+    email = _read(problems, "email", normalise_email, record.email)
+    phone = _read(problems, "phone", normalise_phone, record.phone, default_region)
+    national_id = _read(problems, "national_id", normalise_national_id, record.national_id)
+    birth = _read(problems, "birth_date", parse_birth_date, record.birth_date)
+    postcode = _read(problems, "postcode", normalise_postcode, record.postcode)
     return build_person(first_name=record.first_name, last_name=record.last_name, full_name=record.full_name,
                         emails=(email,) if email else (), phones=(phone,) if phone else (),
                         national_ids=((national_id, False),) if national_id else (), birth_date=birth,
                         address=record.address, postcode=postcode, city=record.city,
                         name_is_reliable=record.name_is_reliable, problems=tuple(problems))
+
+
+def _read(problems: list[str], label: str, parse, value, *args):
+    """`parse(value, *args)`, or None for a blank value or one that cannot be read (named in `problems`)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return parse(value, *args)
+    except InvalidInput as exc:
+        problems.append(f"{label}: {exc.message}")
+        return None
 
 
 def build_person(*, first_name: str | None, last_name: str | None, full_name: str | None,
@@ -123,8 +140,8 @@ def build_person(*, first_name: str | None, last_name: str | None, full_name: st
     folded_address = fold(address) if address else ""
     number, street = split_address(folded_address)
     return Person(given=given, family=family, words=words,
-                  given_joined="".join(name_words(first_name)) if first_name else "",
-                  family_joined="".join(name_words(last_name)) if last_name else "", emails=emails, phones=phones,
+                  given_joined=_joined(first_name) if first_name else "",
+                  family_joined=_joined(last_name) if last_name else "", emails=emails, phones=phones,
                   national_ids=national_ids, birth_date=birth_date, address=folded_address,
                   street_number=number, street_words=street, postcode=postcode,
                   city=_fold_city(city) if city else "", name_is_reliable=name_is_reliable, problems=problems)

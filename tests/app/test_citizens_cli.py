@@ -3,6 +3,7 @@ a real CSV, a real database; then what agents see through the API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import os
@@ -270,3 +271,54 @@ async def test_an_import_killed_mid_load_leaves_no_partial_rows_and_every_index(
     assert again.returncode == 0, again.stderr
     assert "created: 30000" in again.stdout
 
+
+
+async def test_many_bad_rows_are_each_reported_with_their_line_and_the_good_ones_imported(
+        stack: Stack, tmp_path: Path) -> None:
+    """Bug: every reported row was held in memory until the end of the import. The error file is
+    now written chunk by chunk (chunks of 2,000 records, in worker processes) while the import
+    runs, and put in place at the end: it still lists every bad row once, with its line, in
+    line order."""
+    rows = many_people(12_000)
+    refused, with_problems = set(), set()
+    for i in range(0, len(rows), 3):
+        line = i + 2  # the header is line 1
+        if i % 2:
+            rows[i] = [f"K{i}", "", "", "", "", "", "", "", "", ""]
+            refused.add(line)
+        else:
+            rows[i][4] = "not a phone"
+            with_problems.add(line)
+    rows[4_501][0] = "K7"  # an external_id seen in an earlier chunk
+    refused.add(4_503)
+    source = write_csv(tmp_path / "messy.csv", rows)
+    env = {**os.environ, "GUICHET_DATABASE_URL": stack.settings.database_url}
+    env.pop("GUICHET_REDIS_URL", None)
+    running = await asyncio.create_subprocess_exec(GUICHET, "citizens", "import", "--workers", "2", str(source),
+                                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    partial, written_meanwhile = tmp_path / "messy.errors.csv.partial", 0
+    while running.returncode is None:
+        with contextlib.suppress(FileNotFoundError):
+            written_meanwhile = max(written_meanwhile, partial.read_text(encoding="utf-8").count("\n") - 1)
+        await asyncio.sleep(0.01)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(running.wait(), 0.001)
+    stdout, stderr = (stream.decode() for stream in await running.communicate())
+    assert running.returncode == 0, stderr
+    stdout = " ".join(stdout.split())  # the console wraps long lines
+    assert written_meanwhile >= 500, "rows were reported only at the end"
+    good = len(rows) - len(refused)
+    assert f"created: {good}" in stdout and f"refused: {len(refused)}" in stdout
+    assert f"with problems: {len(with_problems)}" in stdout
+    errors = list(csv.DictReader((tmp_path / "messy.errors.csv").open(encoding="utf-8")))
+    assert [int(error["line"]) for error in errors] == sorted(refused | with_problems)
+    for error in errors:
+        line = int(error["line"])
+        assert error["imported"] == ("yes" if line in with_problems else "no"), error
+        assert error["external_id"] == rows[line - 2][0]
+    assert "already on line 9" in next(e["error"] for e in errors if e["line"] == "4503")
+    assert not partial.exists()
+    async with stack.session() as session:
+        assert (await session.execute(text("SELECT count(*) FROM citizen"))).scalar_one() == good
+        phones = "SELECT count(*) FROM contact_point WHERE kind = 'phone'"
+        assert (await session.execute(text(phones))).scalar_one() == good - len(with_problems)
