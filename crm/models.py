@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from crm.columns import UTCDateTime, utcnow
+from crm.columns import UTCDateTime, byte_ordered, utcnow
 
 
 class ContactKind(str, enum.Enum):
@@ -91,7 +91,7 @@ class IdentityKey(SQLModel, table=True):
     __tablename__ = "identity_key"
     __table_args__ = (Index("ix_identity_key_citizen_id", "citizen_id"),)
 
-    key: str = Field(max_length=96, primary_key=True)
+    key: str = Field(max_length=96, sa_type=byte_ordered(96), primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
 
 
@@ -169,7 +169,7 @@ class ContactPoint(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     kind: str = Field(max_length=20)
-    value: str = Field(max_length=320)  # normalised: lower-case email, E.164 phone
+    value: str = Field(max_length=320, sa_type=byte_ordered(320))  # normalised: lower-case email, E.164 phone
     raw_value: str = Field(max_length=320)  # as the citizen typed it
     verified: bool = False
     created_at: datetime = _created_at()
@@ -184,7 +184,7 @@ class CitizenNameToken(SQLModel, table=True):
     __tablename__ = "citizen_name_token"
     __table_args__ = (Index("ix_citizen_name_token_citizen_id_token", "citizen_id", "token"),)
 
-    token: str = Field(max_length=64, primary_key=True)
+    token: str = Field(max_length=64, sa_type=byte_ordered(64), primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
 
 
