@@ -346,9 +346,13 @@ def compare(q: Person, c: Person) -> Comparison:
     if identifier_agrees and (not q.words or not c.words):
         evidence += W_NO_NAME_TO_COMPARE
         reasons.append("no name to compare")
-    elif identifier_agrees and name_evidence <= 0 and not (q.name_is_reliable and c.name_is_reliable):
-        # A mailbox's display name ("Papa", "Mairie") says nothing against its own address.
+    elif identifier_agrees and not (q.name_is_reliable and c.name_is_reliable) and (
+            name_evidence <= 0 or (name_veto is None and name_evidence < W_NO_NAME_TO_COMPARE)):
+        # A mailbox's display name ("Papa", "Mairie") says nothing against its own address; and
+        # agreeing in part (a first name alone) it must not say less than no name at all:
+        # "Karim <k@example.org>" writing again was a stranger to review, "k@example.org" him.
         evidence += W_NO_NAME_TO_COMPARE - name_evidence
-        reasons.append("display name not compared")
+        if name_evidence <= 0:
+            reasons.append("display name not compared")
     veto = vetoes[0] if vetoes else None
     return Comparison(evidence=evidence, reasons=tuple(reasons), veto=veto)

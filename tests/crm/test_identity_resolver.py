@@ -185,3 +185,15 @@ def test_a_birth_year_with_two_digits_swapped_is_a_typo() -> None:
                                 dict(first_name="Amina", last_name="Chraibi", birth_date="1957-03-04",
                                      email="amina.c@example.org"))
     assert verdict == MATCH and "birth date nearly the same (a typo?)" in reasons
+
+
+def test_a_display_name_that_agrees_in_part_counts_at_least_as_much_as_none() -> None:
+    """Bug: "Karim <karim.a@example.org>" writing again scored 0.5 against his own record
+    (one name word and the email: a stranger to review, a second citizen), where the bare address
+    was a match."""
+    stored = person_from_record(IdentityRecord(full_name="Karim", email="karim.a@example.org",
+                                               name_is_reliable=False), default_region="FR")
+    for display_name in ("Karim", "Karim Alaoui", None):
+        again = person_from_record(IdentityRecord(full_name=display_name, email="karim.a@example.org",
+                                                  name_is_reliable=False), default_region="FR")
+        assert decide(compare(again, stored), POLICY) == MATCH, display_name
