@@ -74,7 +74,8 @@ async def scratch_database(label: str):
         await admin.close()
 
 
-async def main(n: int, ingest_n: int, only: str | None, ingest_known: float = 0.0) -> tuple[list[pipeline.Result], email_ingest.Result | None]:
+async def main(n: int, ingest_n: int, only: str | None, ingest_known: float = 0.0,
+               ingest_replies: float = 0.0) -> tuple[list[pipeline.Result], email_ingest.Result | None]:
     results, ingest = [], None
     services = await _answers_pg() and await _answers_redis()
     if not services:
@@ -88,7 +89,7 @@ async def main(n: int, ingest_n: int, only: str | None, ingest_known: float = 0.
                 results.append(await pipeline.run("postgresql, arq worker", url, REDIS, n))
     if only in (None, "ingest") and services:
         async with scratch_database("ingest") as url:
-            ingest = await email_ingest.run(url, REDIS, ingest_n, ingest_known)
+            ingest = await email_ingest.run(url, REDIS, ingest_n, ingest_known, ingest_replies)
     return results, ingest
 
 
@@ -169,6 +170,8 @@ if __name__ == "__main__":
     parser.add_argument("--ingest-n", type=int, default=2000, help="emails for the ingest benchmark")
     parser.add_argument("--ingest-known", type=float, default=0.0,
                         help="share of the ingest benchmark's emails from senders already known (0: all new)")
+    parser.add_argument("--ingest-replies", type=float, default=0.0,
+                        help="share of the ingest benchmark's emails that reply to an earlier ticket (In-Reply-To)")
     parser.add_argument("--only", choices=["pipeline", "ingest", "parse", "routing", "search", "webhook", "templates",
                                            "suggest", "identity-quality", "identity-perf"], help="run one benchmark")
     parser.add_argument("--search-n", type=int, default=1_000_000, help="citizens (search, PostgreSQL)")
@@ -193,11 +196,11 @@ if __name__ == "__main__":
         logging.getLogger(name).setLevel(logging.WARNING)
     results, ingest = ([], None) if args.only in ("parse", "routing", "search", "webhook", "templates", "suggest",
                                                   "identity-quality", "identity-perf") else asyncio.run(
-        main(args.n, args.ingest_n, args.only, args.ingest_known))
+        main(args.n, args.ingest_n, args.only, args.ingest_known, args.ingest_replies))
     OUT.mkdir(parents=True, exist_ok=True)
     if ingest is not None:
         print(f"email ingest (PostgreSQL, one worker process): {ingest.per_s:.0f} msg/s for {ingest.n} "
-              f"emails ({args.ingest_known:.0%} from known senders), worker CPU "
+              f"emails ({args.ingest_known:.0%} from known senders, {args.ingest_replies:.0%} replies), worker CPU "
               f"{ingest.worker_cpu_ms_per_message:.1f} ms/msg; raw-insert baseline "
               f"{ingest.baseline_per_s:.0f}/s (ratio {ingest.ratio:.2f}); target >= 200/s")
         (OUT / "email_ingest.json").write_text(json.dumps({"machine": machine(),
