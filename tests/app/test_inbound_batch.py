@@ -199,8 +199,9 @@ def _mix(path: str, known_id: str, token: str, reference: str) -> list[tuple[str
     ]
 
 
-def _watch_set_based(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The ids of the events the batch tries to take in set-based (_take_in_new), in order."""
+def _watch_set_based(monkeypatch: pytest.MonkeyPatch, runs: list[list[int]] | None = None) -> list[int]:
+    """The ids of the events the batch tries to take in set-based (_take_in_new), in order; and
+    in `runs`, run by run."""
     import app.jobs.inbound as inbound
 
     tried: list[int] = []
@@ -208,6 +209,8 @@ def _watch_set_based(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     async def counted(session, ctx, batch, requests):
         tried.extend(r.event_id for r in requests)
+        if runs is not None:
+            runs.append([r.event_id for r in requests])
         return await real(session, ctx, batch, requests)
 
     monkeypatch.setattr(inbound, "_take_in_new", counted)
@@ -435,6 +438,36 @@ async def test_a_known_citizen_writing_twice_in_a_batch_is_routed_as_one_job_per
     first = tickets[0].assignee_id
     assert first not in (None, before.assignee_id) and sticky[0] == 0
     assert [t.assignee_id for t in tickets[1:]] == [first, first] and sticky[1:] == [0.75, 0.75]
+
+
+async def test_replies_pass_a_run_of_new_requests_unless_they_answer_one_of_them(stack: Stack, monkeypatch) -> None:
+    """A mailbox alternates replies and new requests: a reply from someone else is taken in before
+    the run of new requests in front of it instead of cutting it in two (one set-based run, not
+    three), but one that answers a message of the run (her husband, in copy, replying to her
+    request) waits for it and lands on its ticket."""
+    runs: list[list[int]] = []
+    _watch_set_based(monkeypatch, runs)
+    ctx = job_context(stack)
+    earlier = await _record_email(stack, email("old-0", sender="Paul Girard <paul@example.org>",
+                                               subject="Voirie", body="Un trou rue Hugo."), "box:old-0")
+    assert await process_inbound(ctx, earlier) == "processed"
+    mails = [("nadia-1", "Nadia Amrani <nadia@example.org>", "Acte de naissance", ""),
+             ("paul-1", "Paul Girard <paul@example.org>", "Re: Voirie", "In-Reply-To: <old-0@client.example>\r\n"),
+             ("lina-1", "Lina Haddad <lina@example.org>", "Cantine", ""),
+             ("omar-1", "Omar Amrani <omar@example.org>", "Re: Acte de naissance",
+              "In-Reply-To: <nadia-1@client.example>\r\n"),
+             ("sara-1", "Sara Benali <sara@example.org>", "Piscine", "")]
+    ids = [await _record_email(stack, email(name, sender=sender, subject=subject, body=f"{subject}, merci.",
+                                            headers=headers), f"box:{name}")
+           for name, sender, subject, headers in mails]
+
+    assert await process_inbound_batch(ctx, ids) == {"processed": 5}
+    async with stack.session() as session:
+        tickets = [(await session.get(InboundEvent, i)).ticket_id for i in [earlier, *ids]]
+    # Paul's reply passed the run (Nadia, Lina); Omar's answers Nadia's message: the run ends first.
+    assert runs == [[ids[0], ids[2]], [ids[4]]]
+    assert tickets[2] == tickets[0] and tickets[4] == tickets[1]
+    assert len(set(tickets)) == 4
 
 
 async def test_new_senders_shared_by_two_concurrent_batches_become_one_citizen_each(stack: Stack) -> None:
