@@ -84,11 +84,8 @@ async def ticket_need(session: AsyncSession, context: TicketContext, now: dateti
     if language is None:
         citizen = await session.get(Citizen, ticket.citizen_id)
         language = citizen.language if citizen else None
-    previous = None if new_citizen else (await session.exec(
-        select(Ticket.assignee_id)
-        .where(Ticket.citizen_id == ticket.citizen_id, Ticket.id != ticket.id,
-               col(Ticket.assignee_id).is_not(None))
-        .order_by(col(Ticket.id).desc()).limit(1))).first()
+    previous = None if new_citizen else (
+        await previous_agents(session, [ticket.citizen_id], excluding=ticket.id)).get(ticket.citizen_id)
     waiting_since = context.routing.waiting_since or ticket.created_at
     sla = category.sla_first_response_minutes if category else None
     return TicketNeed(
@@ -100,14 +97,16 @@ async def ticket_need(session: AsyncSession, context: TicketContext, now: dateti
     )
 
 
-async def previous_agents(session: AsyncSession, citizen_ids: list[int]) -> dict[int, int]:
-    """ticket_need's previous agent for a new ticket of each of these citizens (the assignee of
-    their latest ticket that has one), by citizen id, in one statement; none for a citizen
-    without one."""
+async def previous_agents(session: AsyncSession, citizen_ids: list[int], *,
+                          excluding: int | None = None) -> dict[int, int]:
+    """The previous agent routing prefers for a ticket of each of these citizens (the assignee of
+    their latest other ticket that has one: `excluding` the ticket itself), by citizen id, in one
+    statement; none for a citizen without one."""
     if not citizen_ids:
         return {}
     latest = (select(func.max(Ticket.id))
-              .where(col(Ticket.citizen_id).in_(sorted(set(citizen_ids))), col(Ticket.assignee_id).is_not(None))
+              .where(col(Ticket.citizen_id).in_(sorted(set(citizen_ids))), col(Ticket.assignee_id).is_not(None),
+                     *([Ticket.id != excluding] if excluding is not None else []))
               .group_by(Ticket.citizen_id))
     return dict((await session.exec(select(Ticket.citizen_id, Ticket.assignee_id)
                                     .where(col(Ticket.id).in_(latest)))).all())
