@@ -7,10 +7,15 @@ then builds them again, all in the transaction that writes the rows: DDL is tran
 PostgreSQL and SQLite, so a crash or a kill leaves the tables empty with every index in place.
 What is dropped and rebuilt is read from the models' own metadata, never written out here, so
 it cannot drift from the migrations. Rebuilt unique keys and primary keys check every row: a
-duplicate is refused as a whole, with a clear error, and nothing is written.
+duplicate is refused as a whole, with a clear error, and nothing is written. SQLite cannot drop a
+primary key: the composite ones lead with the citizen id (crm.models.KEYED_BY_CITIZEN) and
+citizens are written in id order, so their B-trees are only ever appended to.
 """
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import ForeignKeyConstraint, Index, Table, UniqueConstraint
@@ -34,13 +39,6 @@ class BulkLoad:
     dialect: str
     indexes: list[Index] = field(default_factory=list)
     constraints: list[UniqueConstraint | ForeignKeyConstraint] = field(default_factory=list)
-    # SQLite cannot drop a composite primary key: rows of those tables wait in a temporary
-    # table and go in at the end in key order, so the key's B-tree is only ever appended to.
-    staged: dict[str, str] = field(default_factory=dict)
-
-    def table_for(self, table: str) -> str:
-        """Where `insert_citizens` writes the rows of `table` during this load."""
-        return self.staged.get(table, table)
 
 
 def _composite_primary_key(table: Table) -> bool:
@@ -87,14 +85,6 @@ async def begin_bulk_load(session: AsyncSession) -> BulkLoad | None:
         # Foreign keys first: a unique key cannot go while a foreign key leans on it.
         for constraint in sorted(load.constraints, key=lambda c: not isinstance(c, ForeignKeyConstraint)):
             await connection.execute(DropConstraint(constraint))
-    else:
-        for table in TABLES:
-            if _composite_primary_key(table):
-                stage = f"bulk_{table.name}"
-                columns = ", ".join(f'"{column.name}"' for column in table.columns)
-                await connection.exec_driver_sql(
-                    f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {table.name} WHERE 0")
-                load.staged[table.name] = stage
     for table in TABLES:
         for index in sorted(table.indexes, key=lambda i: i.name or ""):
             await connection.execute(DropIndex(index))
@@ -103,20 +93,10 @@ async def begin_bulk_load(session: AsyncSession) -> BulkLoad | None:
 
 
 async def finish_bulk_load(session: AsyncSession, load: BulkLoad) -> None:
-    """Move staged rows in and build every index and key again, in the load's transaction.
-    Raises InvalidInput when the rows break a unique key (the caller rolls back: nothing is
-    written)."""
+    """Build every index and key again, in the load's transaction. Raises InvalidInput when the
+    rows break a unique key (the caller rolls back: nothing is written)."""
     connection = await session.connection()
-    try:
-        for table in TABLES:
-            stage = load.staged.get(table.name)
-            if stage is None:
-                continue
-            columns = ", ".join(f'"{column.name}"' for column in table.columns)
-            order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
-            await connection.exec_driver_sql(
-                f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM temp.{stage} ORDER BY {order}")
-            await connection.exec_driver_sql(f"DROP TABLE temp.{stage}")
+    with refused_whole():
         # Unique and primary keys before the foreign keys that need them; indexes in between.
         for constraint in load.constraints:
             if not isinstance(constraint, ForeignKeyConstraint):
@@ -131,12 +111,21 @@ async def finish_bulk_load(session: AsyncSession, load: BulkLoad) -> None:
             # when it began): the sequence goes on after the last of them.
             await connection.exec_driver_sql(
                 "SELECT setval(pg_get_serial_sequence('citizen', 'id'), max(id)) FROM citizen HAVING count(*) > 0")
-    except IntegrityError as exc:
+
+
+@contextmanager
+def refused_whole() -> Iterator[None]:
+    """A unique key broken by the load's rows (when a key is rebuilt, or as rows arrive where a
+    key could not be dropped) refuses the whole load: InvalidInput, and the caller rolls back."""
+    try:
+        yield
+    except (IntegrityError, sqlite3.IntegrityError) as exc:  # the second: from the driver's own connection
         raise InvalidInput("the rows break a uniqueness rule of the citizen tables "
                            f"({_reason(exc)}); nothing was imported") from None
 
 
-def _reason(exc: IntegrityError) -> str:
+def _reason(exc: IntegrityError | sqlite3.IntegrityError) -> str:
     """The constraint's name and the database's own words, without the row's values."""
-    text = str(exc.orig).splitlines()[0] if exc.orig is not None else "integrity error"
+    error = exc.orig if isinstance(exc, IntegrityError) else exc
+    text = str(error).splitlines()[0] if error is not None else "integrity error"
     return text.split("DETAIL")[0].strip()[:200]

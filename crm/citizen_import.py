@@ -7,6 +7,7 @@ external_id is already known are skipped, so importing a file twice creates no o
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import marshal
 import operator
@@ -18,7 +19,7 @@ from typing import NamedTuple, TextIO
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm.citizen_bulk_load import BulkLoad
+from crm.citizen_bulk_load import BulkLoad, refused_whole
 from crm.columns import utcnow
 from crm.errors import InvalidInput
 from crm.identity import MATCH, REVIEW, IdentityPolicy, Resolution, resolve
@@ -359,11 +360,10 @@ async def known_external_ids(session: AsyncSession, ids: list[str]) -> dict[str,
     return {external_id: citizen_id for external_id, citizen_id in rows.all()}
 
 
-async def insert_citizens(session: AsyncSession, rows: list[Prepared], load: BulkLoad | None = None) -> list[int]:
+async def insert_citizens(session: AsyncSession, rows: list[Prepared]) -> list[int]:
     """Write citizens with their contact points, name words and blocking keys: ids reserved at
     once, then one bulk statement per table straight through the driver (the ORM's per-object
-    work, even Core's per-row parameter handling, would cost more than the database's). During
-    a bulk load, rows go where the load says."""
+    work, even Core's per-row parameter handling, would cost more than the database's)."""
     if not rows:
         return []
     connection = await session.connection()
@@ -372,9 +372,8 @@ async def insert_citizens(session: AsyncSession, rows: list[Prepared], load: Bul
     # Values in the driver's own form: asyncpg takes dates, SQLite the text UTCDateTime stores.
     now = utcnow() if postgres else utcnow().strftime(SQLITE_TIMESTAMP)
     day = _date if postgres else _same
-    table = load.table_for if load is not None else _same
     for name, values in zip(LOAD_TABLES, table_rows(ids, rows, now, day), strict=True):
-        await bulk_insert(session, table(name), LOAD_TABLES[name], values)
+        await bulk_insert(session, name, LOAD_TABLES[name], values)
     return ids
 
 
@@ -445,7 +444,8 @@ async def import_rows(session: AsyncSession, rows: list[Prepared], report: Impor
         session, [row.external_id for row in rows if row.external_id])
     fresh = [row for row in rows if not (row.external_id and row.external_id in known)]
     report.skipped += len(rows) - len(fresh)
-    report.created += len(await insert_citizens(session, fresh, load))
+    with refused_whole() if load is not None else contextlib.nullcontext():
+        report.created += len(await insert_citizens(session, fresh))
 
 
 async def write_load_chunk(session: AsyncSession, load: BulkLoad, chunk: LoadChunk) -> None:
@@ -453,13 +453,18 @@ async def write_load_chunk(session: AsyncSession, load: BulkLoad, chunk: LoadChu
     server as is (PostgreSQL), the row tuples to executemany (SQLite)."""
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
-    for table, payload in chunk.tables.items():
-        if load.dialect == "postgresql":
+    with refused_whole():
+        await _write_payloads(session, raw, load.dialect, chunk.tables)
+
+
+async def _write_payloads(session: AsyncSession, raw, dialect: str, tables: dict[str, bytes]) -> None:
+    for table, payload in tables.items():
+        if dialect == "postgresql":
             # A memoryview: asyncpg would take bytes for a file name.
-            await raw.copy_to_table(load.table_for(table), source=memoryview(payload),
+            await raw.copy_to_table(table, source=memoryview(payload),
                                     columns=list(LOAD_TABLES[table]), format="text")
         else:
-            await bulk_insert(session, load.table_for(table), LOAD_TABLES[table], marshal.loads(payload))
+            await bulk_insert(session, table, LOAD_TABLES[table], marshal.loads(payload))
 
 
 async def import_row_deduped(session: AsyncSession, row: Row, report: ImportReport, policy: IdentityPolicy,

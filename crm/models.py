@@ -83,16 +83,25 @@ class Citizen(SQLModel, table=True):
     updated_at: datetime = _created_at()
 
 
+# A citizen's derived rows (blocking keys, name words) are stored in citizen order: the table's
+# primary key is (citizen_id, value) and, on SQLite, the table is that key's B-tree itself
+# (WITHOUT ROWID: one structure instead of a rowid table beside a key index). A bulk load writes
+# citizens in id order, so these rows only ever append; the lookup by value is the second index,
+# built once at the end (crm.citizen_bulk_load). Replacing a citizen's rows reads one range.
+KEYED_BY_CITIZEN = {"sqlite_with_rowid": False}
+
+
 class IdentityKey(SQLModel, table=True):
     """A blocking key of a citizen (crm.identity_keys): the resolver fetches candidates by these,
     exactly, so a lookup never scans all citizens. Derived from the citizen's own values; a
     tombstone keeps its keys (found, then followed to the survivor)."""
 
     __tablename__ = "identity_key"
-    __table_args__ = (Index("ix_identity_key_citizen_id", "citizen_id"),)
+    # Keyed by citizen first (see KEYED_BY_CITIZEN), looked up by key through the second index.
+    __table_args__ = (Index("ix_identity_key_key_citizen_id", "key", "citizen_id"), KEYED_BY_CITIZEN)
 
-    key: str = Field(max_length=96, sa_type=byte_ordered(96), primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
+    key: str = Field(max_length=96, sa_type=byte_ordered(96), primary_key=True)
 
 
 class DuplicateStatus(str, enum.Enum):
@@ -182,10 +191,10 @@ class CitizenNameToken(SQLModel, table=True):
     crm.search."""
 
     __tablename__ = "citizen_name_token"
-    __table_args__ = (Index("ix_citizen_name_token_citizen_id_token", "citizen_id", "token"),)
+    __table_args__ = (Index("ix_citizen_name_token_token_citizen_id", "token", "citizen_id"), KEYED_BY_CITIZEN)
 
-    token: str = Field(max_length=64, sa_type=byte_ordered(64), primary_key=True)
     citizen_id: int = Field(foreign_key="citizen.id", primary_key=True)
+    token: str = Field(max_length=64, sa_type=byte_ordered(64), primary_key=True)
 
 
 class TicketSequence(SQLModel, table=True):
