@@ -10,6 +10,7 @@ contact points, not here.
 from __future__ import annotations
 
 import functools
+from datetime import date
 
 from crm.models import IdentityKey
 from crm.names import skeleton
@@ -20,22 +21,44 @@ MAX_KEY = 96
 
 
 def blocking_keys(person: Person) -> list[str]:
-    sounds, name_keys = _name_sounds(person.words[:MAX_NAME_WORDS])
-    keys = list(name_keys)
-    if person.birth_date:
-        keys.append(f"b:{person.birth_date.isoformat()}")
-        keys += [f"y:{person.birth_date.year}:{sound}" for sound in sounds]
-    if person.postcode:
-        keys += [f"p:{person.postcode}:{sound}" for sound in sounds]
-        if person.street_number and person.street_words:
-            keys.append(f"a:{person.postcode}:{person.street_number}:{skeleton(person.street_words[0])}")
-    return list(dict.fromkeys(key[:MAX_KEY] for key in keys))
+    return keys_for(person.words, person.birth_date, person.postcode, person.street_number, person.street_words)
 
 
-@functools.lru_cache(maxsize=65536)  # names repeat across a population
+def keys_for(words: tuple[str, ...], birth_date: date | None, postcode: str | None, street_number: str | None,
+             street_words: tuple[str, ...]) -> list[str]:
+    """`blocking_keys` from a person's values themselves (a bulk import builds no Person)."""
+    sounds, keys = _name_sounds(words[:MAX_NAME_WORDS])
+    keys = list(keys)
+    if birth_date:
+        keys.append(f"b:{birth_date.isoformat()}")
+        keys += [f"y:{birth_date.year}:{sound}" for sound in sounds]
+    if postcode:
+        keys += [f"p:{postcode}:{sound}" for sound in sounds]
+        if street_number and street_words:
+            keys.append(f"a:{postcode}:{street_number}:{skeleton(street_words[0])}")
+    if keys and max(map(len, keys)) > MAX_KEY:
+        # Cut short, two keys may become one. Else they are distinct already: their kinds differ
+        # or, of one kind, their sounds (which hold no ':') do.
+        return list(dict.fromkeys(key[:MAX_KEY] for key in keys))
+    return keys
+
+
 def _name_sounds(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A name's distinct sound skeletons, in order, and its name keys: each pair of them, or
     the only one."""
+    if len(words) == 2:  # most names: first and last, each word's skeleton remembered already
+        first, second = words
+        if len(first) > 1 and len(second) > 1:
+            one, two = skeleton(first), skeleton(second)
+            if one == two:
+                return (one,), (f"n:{one}",)
+            return (one, two), (f"n:{one}:{two}" if one < two else f"n:{two}:{one}",)
+    return _name_sounds_of(words)
+
+
+@functools.lru_cache(maxsize=65536)  # names repeat across a population
+def _name_sounds_of(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`_name_sounds` of any number of words."""
     sounds = tuple(dict.fromkeys(skeleton(word) for word in words if len(word) > 1))
     ordered = sorted(sounds)
     keys = [f"n:{a}:{b}" for i, a in enumerate(ordered) for b in ordered[i + 1:]]

@@ -101,17 +101,25 @@ def _joined(name: str) -> str:
 def person_from_record(record: IdentityRecord, *, default_region: str) -> Person:
     """Normalise what was typed. A value that cannot be read is dropped and named in
     `problems` (the rest of the record still identifies the person)."""
-    problems: list[str] = []
-    email = _read(problems, "email", normalise_email, record.email)
-    phone = _read(problems, "phone", normalise_phone, record.phone, default_region)
-    national_id = _read(problems, "national_id", normalise_national_id, record.national_id)
-    birth = _read(problems, "birth_date", parse_birth_date, record.birth_date)
-    postcode = _read(problems, "postcode", normalise_postcode, record.postcode)
+    email, phone, national_id, birth, postcode, problems = read_identifiers(
+        record.email, record.phone, record.national_id, record.birth_date, record.postcode, default_region)
     return build_person(first_name=record.first_name, last_name=record.last_name, full_name=record.full_name,
                         emails=(email,) if email else (), phones=(phone,) if phone else (),
                         national_ids=((national_id, False),) if national_id else (), birth_date=birth,
                         address=record.address, postcode=postcode, city=record.city,
                         name_is_reliable=record.name_is_reliable, problems=tuple(problems))
+
+
+def read_identifiers(email: str | None, phone: str | None, national_id: str | None, birth_date: date | str | None,
+                     postcode: str | None, default_region: str) -> tuple:
+    """Each identifier normalised, None where blank or unreadable, and the problems met, in
+    this order: (email, phone, national_id, birth_date, postcode, problems)."""
+    problems: list[str] = []
+    return (_read(problems, "email", normalise_email, email),
+            _read(problems, "phone", normalise_phone, phone, default_region),
+            _read(problems, "national_id", normalise_national_id, national_id),
+            _read(problems, "birth_date", parse_birth_date, birth_date),
+            _read(problems, "postcode", normalise_postcode, postcode), tuple(problems))
 
 
 def _read(problems: list[str], label: str, parse, value, *args):
@@ -133,10 +141,7 @@ def build_person(*, first_name: str | None, last_name: str | None, full_name: st
     """A person from values already normalised (a stored citizen) or just normalised."""
     given = significant_words(first_name) if first_name else ()
     family = significant_words(last_name) if last_name else ()
-    if given or family:
-        words = tuple(dict.fromkeys(given + family))
-    else:
-        words = significant_words(full_name) if full_name else ()
+    words = person_words(given, family, full_name)
     folded_address = fold(address) if address else ""
     number, street = split_address(folded_address)
     return Person(given=given, family=family, words=words,
@@ -147,11 +152,28 @@ def build_person(*, first_name: str | None, last_name: str | None, full_name: st
                   city=_fold_city(city) if city else "", name_is_reliable=name_is_reliable, problems=problems)
 
 
+def person_words(given: tuple[str, ...], family: tuple[str, ...], full_name: str | None) -> tuple[str, ...]:
+    """The words of a whole name: of the first and last names (their significant words), else
+    of the full name."""
+    if not family:
+        return given or (significant_words(full_name) if full_name else ())
+    if not given:
+        return family
+    # The usual two distinct words need no dedupe.
+    return given + family if len(given) == len(family) == 1 and given != family \
+        else tuple(dict.fromkeys(given + family))
+
+
 def display_name(record: IdentityRecord) -> str:
     """The name to show: the full name as given, else first and last joined."""
-    if record.full_name and record.full_name.strip():
-        return " ".join(record.full_name.split())[:200]
-    return " ".join(" ".join(part.split()) for part in (record.first_name, record.last_name) if part)[:200]
+    return name_to_show(record.full_name, record.first_name, record.last_name)
+
+
+def name_to_show(full_name: str | None, first_name: str | None, last_name: str | None) -> str:
+    """`display_name` from the values themselves."""
+    if full_name and full_name.strip():
+        return " ".join(full_name.split())[:200]
+    return " ".join(" ".join(part.split()) for part in (first_name, last_name) if part)[:200]
 
 
 def has_name(person: Person) -> bool:

@@ -1,0 +1,127 @@
+"""A bulk load's chunk (`load_chunk`) holds exactly what `check_row` and `prepare` make of the
+same records, whatever the values: it derives clean rows by a shorter road of its own."""
+from __future__ import annotations
+
+import csv
+import io
+import marshal
+import random
+import sys
+import unicodedata
+
+import pytest
+
+from crm.citizen_import import (
+    LOAD_TABLES,
+    Prepared,
+    RowError,
+    _copy_tables,
+    _same,
+    load_chunk,
+    prepare_chunk,
+    read_csv,
+    table_rows,
+)
+from crm.identity_keys import MAX_KEY, _name_sounds, _name_sounds_of, keys_for
+from crm.names import _LIGATURES, _NON_WORD, fold
+
+FIRST = ["Marie", "Jean-Luc", "Amélie", "ZOË", "Ðorđe", "Œdipe", "محمد", "Ahmed\tTab", "back\\slash", "new\nline",
+         "  spaced  out  ", "", "El", "Ben Ali", "Mohammed", "Ǆemal", "x" * 120, "Ａｎｎａ", "D'Artagnan", "le", "ı",
+         "\r\ncr", "李", "__", "-", "Nguyễn", "a" * 70 + " " + "b" * 70 + " " + "c" * 70]
+LAST = ["Bernard", "El Amrani", "Aït Ali", "de la Fontaine", "عبد القادر", "Müller", "ben\\ali", "tab\there",
+        "multi\nline", "", "L", "y" * 300, "Ñúñez", "Dupont-Aignan", "   ", "Marie", "Bernard Bernard"]
+FULL = ["", "", "", "Nadia  Amrani", "محمد بن علي", "Dr. Jean\tPaul", "a\\b c", "   ", "x" * 250]
+EMAIL = ["a@b.fr", "bad@", "x@localhost", "ok.name+tag@gmail.com", "UPPER@EXAMPLE.ORG", "tëst@exämple.fr",
+         "a..b@c.fr", "tab\t@x.fr", "back\\@x.fr", "", "x@y.invalid", "n\new@x.fr"]
+PHONE = ["0612345678", "06 12 34 56 78", "+33612345678", "0033612345678", "+212 6 17 26 41 43", "12", "abc",
+         "+1 202 555 0199", "0612\t345678", "06\\12", "", "+44 20 7946 0958", "0800 123 456", "٠٦١٢٣٤٥٦٧٨"]
+BIRTH = ["1980-01-02", "31/12/1980", "1980-02-30", "2099-01-01", "19800102", "bad", "", "\t1980-01-02"]
+ADDRESS = ["12 bis rue de la Paix", "Appt 12, 52 rue de Paris", "حي السلام", "tab\taddr", "back\\addr",
+           "line1\nline2", "", "1 A", "z" * 500, "7b", "  ", "3 allée des Érables"]
+POSTCODE = ["75001", "75 001", "abc", "SW1A 1AA", "", "9" * 20, "\t75001", "٧٥٠٠١"]
+CITY = ["Paris", "Saint-Étienne", "الرباط", "tab\tcity", "back\\city", "new\ncity", "", "Z" * 150]
+NATIONAL_ID = ["AB 123-456", "12", "x" * 50, "", "ÉÑ1234", "tab\t1234"]
+HEADER = ["ref", "first_name", "nom", "full_name", "email", "phone", "dob", "address", "postcode", "city", "cin",
+          "ignored"]
+
+
+def hostile_csv(rows: int, seed: int) -> str:
+    """Rows of every kind of value a file brings: escapes, newlines in quoted fields, other
+    scripts, unreadable values, wrong numbers of fields, blank lines, empty rows."""
+    pick = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADER)
+    for i in range(rows):
+        row = [pick.choice([f"H{i}", f"H{i}", "", "tab\tid", "x" * 150]),
+               *(pick.choice(values) for values in (FIRST, LAST, FULL, EMAIL, PHONE, BIRTH, ADDRESS, POSTCODE,
+                                                     CITY, NATIONAL_ID)), "junk"]
+        chance = pick.random()
+        if chance < 0.04:
+            row = row[:5]
+        elif chance < 0.08:
+            row = [""] * len(HEADER)
+        writer.writerow(row)
+        if pick.random() < 0.03:
+            out.write("\r\n")
+    return out.getvalue()
+
+
+def expected(header, records, first_id: int, dialect: str, now: str, skip: frozenset[int]):
+    """What a chunk holds by the long road: `prepare_chunk`, then the same encoding."""
+    items = prepare_chunk(header, records, "FR")
+    errors = [item for item in items if isinstance(item, RowError)]
+    rows = [item for item in items if isinstance(item, Prepared) and item.line not in skip]
+    ids = range(first_id, first_id + len(rows))
+    if dialect == "postgresql":
+        tables = _copy_tables(ids, rows, now)
+    else:
+        tables = {table: marshal.loads(marshal.dumps(values))
+                  for table, values in zip(LOAD_TABLES, table_rows(ids, rows, now, _same), strict=True) if values}
+    return errors, [row.line for row in rows], [row.external_id for row in rows], tables
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_chunk_holds_what_check_row_and_prepare_make_of_hostile_rows(dialect: str, seed: int) -> None:
+    header, records = read_csv(io.StringIO(hostile_csv(400, seed), newline=""))
+    records = list(records)
+    now = "2026-01-02 03:04:05.000006"
+    for skip in (frozenset(), frozenset(line for line, _ in records[::5])):
+        chunk = load_chunk(header, records, "FR", 7, dialect, now, skip)
+        tables = chunk.tables if dialect == "postgresql" else {
+            table: marshal.loads(payload) for table, payload in chunk.tables.items()}
+        errors, lines, external_ids, want = expected(header, records, 7, dialect, now, skip)
+        assert chunk.errors == errors
+        assert (chunk.lines, chunk.external_ids) == (lines, external_ids)
+        assert tables == want
+        assert len(errors) > 50 and len(lines) > 100  # both roads were taken, often
+
+
+def original_fold(text: str) -> str:
+    """`fold` as first written: a Python test of each character for a combining mark."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NON_WORD.sub(" ", bare).split())
+
+
+def test_folding_drops_the_combining_marks_of_every_character() -> None:
+    characters = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code < 0xE000]
+    for start in range(0, len(characters), 4096):
+        # Each character alone, after a letter, and a run of them (stacked marks).
+        text = " ".join(characters[start:start + 4096]) + " a" + "a".join(characters[start:start + 4096]) \
+            + "".join(characters[start:start + 4096])
+        assert fold(text) == original_fold(text)
+
+
+@pytest.mark.parametrize("words", [("jean", "dupont"), ("dupont", "jean"), ("mohamed", "mouhamed"), ("a", "b"),
+                                   ("jean", "l"), ("nadia", "nadia"), ("nadia",), ("a", "b", "c"), ()])
+def test_the_two_word_road_to_name_sounds_is_the_general_one(words: tuple[str, ...]) -> None:
+    assert _name_sounds(words) == _name_sounds_of(words)
+
+
+def test_blocking_keys_cut_short_are_never_repeated() -> None:
+    """Two long sounds sharing a beginning make one key once cut at MAX_KEY: it is kept once."""
+    keys = keys_for(("bl" * 30, "df" * 30 + "m", "df" * 30 + "n"), None, None, None, ())
+    assert max(map(len, keys)) == MAX_KEY
+    assert len(keys) == len(set(keys)) == 2
