@@ -25,7 +25,14 @@ from crm.errors import InvalidInput
 from crm.identity import MATCH, REVIEW, IdentityPolicy, Resolution, resolve
 from crm.identity_keys import blocking_keys, keys_for
 from crm.models import Citizen, ContactKind, ContactPoint
-from crm.names import fold, significant_words
+from crm.names import significant_words
+from crm.normalise import (
+    normalise_email,
+    normalise_national_id,
+    normalise_phone,
+    normalise_postcode,
+    parse_birth_date,
+)
 from crm.person import (
     IdentityRecord,
     Person,
@@ -33,8 +40,7 @@ from crm.person import (
     name_to_show,
     person_from_record,
     person_words,
-    read_identifiers,
-    split_address,
+    street_of,
 )
 from crm.search import name_keys
 
@@ -291,11 +297,18 @@ def _load_rows(header: Header, records: list[tuple[int, list[str]]], default_reg
             fields = [value.strip()[:MAX_FIELD] or None for value in values]
             fields.append(None)
             external_id, first, last, full, email, phone, birth, address, postcode, city, national_id = columns(fields)
-            email_value, phone_value, id_value, birth_date, postcode, problems = read_identifiers(
-                email, phone, national_id, birth, postcode, default_region)
-            words = () if problems else person_words(significant_words(first) if first else (),
-                                                     significant_words(last) if last else (), full)
-            if not problems and (words or email_value or phone_value or id_value):
+            try:
+                email_value = normalise_email(email) if email else None
+                phone_value = normalise_phone(phone, default_region) if phone else None
+                id_value = normalise_national_id(national_id) if national_id else None
+                birth_date = parse_birth_date(birth) if birth else None
+                postcode = normalise_postcode(postcode) if postcode else None
+            except InvalidInput:
+                words = email_value = phone_value = id_value = None  # check_row names the value dropped
+            else:
+                words = person_words(significant_words(first) if first else (),
+                                     significant_words(last) if last else (), full)
+            if words or email_value or phone_value or id_value:
                 if line in skip:
                     continue
                 full_name = name_to_show(full, first, last) or email_value or ""
@@ -306,7 +319,7 @@ def _load_rows(header: Header, records: list[tuple[int, list[str]]], default_reg
                     contacts.append((_PHONE, phone_value, phone[:320]))
                 if id_value:
                     contacts.append((_NATIONAL_ID, id_value, national_id[:320]))
-                number, street = split_address(fold(address)) if postcode and address else (None, ())
+                number, street = street_of(address) if postcode and address else (None, None)
                 rows.append(Prepared(
                     line, None,
                     (full_name, first and first[:100], last and last[:100], birth_date and birth_date.isoformat(),

@@ -21,12 +21,14 @@ MAX_KEY = 96
 
 
 def blocking_keys(person: Person) -> list[str]:
-    return keys_for(person.words, person.birth_date, person.postcode, person.street_number, person.street_words)
+    return keys_for(person.words, person.birth_date, person.postcode, person.street_number,
+                    person.street_words[0] if person.street_words else None)
 
 
 def keys_for(words: tuple[str, ...], birth_date: date | None, postcode: str | None, street_number: str | None,
-             street_words: tuple[str, ...]) -> list[str]:
-    """`blocking_keys` from a person's values themselves (a bulk import builds no Person)."""
+             street_word: str | None) -> list[str]:
+    """`blocking_keys` from a person's values themselves (a bulk import builds no Person):
+    `street_word` is the first of the words naming the street."""
     sounds, keys = _name_sounds(words[:MAX_NAME_WORDS])
     keys = list(keys)
     if birth_date:
@@ -34,8 +36,8 @@ def keys_for(words: tuple[str, ...], birth_date: date | None, postcode: str | No
         keys += [f"y:{birth_date.year}:{sound}" for sound in sounds]
     if postcode:
         keys += [f"p:{postcode}:{sound}" for sound in sounds]
-        if street_number and street_words:
-            keys.append(f"a:{postcode}:{street_number}:{skeleton(street_words[0])}")
+        if street_number and street_word:
+            keys.append(f"a:{postcode}:{street_number}:{skeleton(street_word)}")
     if keys and max(map(len, keys)) > MAX_KEY:
         # Cut short, two keys may become one. Else they are distinct already: their kinds differ
         # or, of one kind, their sounds (which hold no ':') do.

@@ -69,7 +69,9 @@ def normalise_phone(raw: str, default_region: str) -> str:
 
 def normalise_national_id(raw: str) -> str:
     """Upper-case letters and digits only, so "ab 123-456" and "AB123456" meet."""
-    value = "".join(c for c in raw.upper() if c.isalnum())
+    value = raw.upper()
+    if not value.isalnum():  # most are letters and digits only already
+        value = "".join(c for c in value if c.isalnum())
     if not 4 <= len(value) <= 40:
         raise InvalidInput("not an identity document number",
                            fields={"national_id": "expected 4 to 40 letters or digits"})

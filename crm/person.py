@@ -83,6 +83,28 @@ def split_address(folded: str) -> tuple[str | None, tuple[str, ...]]:
 _NUMBER, _NAMING, _OTHER = "number", "naming", "other"
 
 
+def street_of(address: str) -> tuple[str | None, str | None]:
+    """`split_address(fold(address))`'s number and first street word, read word by word until
+    both are found: folding is word by word (a space splits folded text as it splits the
+    address), and an address's words repeat across a population where addresses do not."""
+    number = naming = None
+    for typed in address.split():
+        for kind, word in _address_words(typed):
+            if kind is _NUMBER:
+                number = number or word
+            elif kind is _NAMING:
+                naming = naming or word
+        if number and naming:
+            break
+    return number, naming
+
+
+@functools.lru_cache(maxsize=65536)
+def _address_words(typed: str) -> tuple[tuple[str, str], ...]:
+    """What each folded word of one typed word of an address is (`_address_word`), and the word."""
+    return tuple((_address_word(word), word) for word in fold(typed).split())
+
+
 @functools.lru_cache(maxsize=65536)  # an address's words repeat across a population, the address less
 def _address_word(word: str) -> str:
     """What a folded word of an address is: its street number, a word naming the street, or neither."""
@@ -101,25 +123,17 @@ def _joined(name: str) -> str:
 def person_from_record(record: IdentityRecord, *, default_region: str) -> Person:
     """Normalise what was typed. A value that cannot be read is dropped and named in
     `problems` (the rest of the record still identifies the person)."""
-    email, phone, national_id, birth, postcode, problems = read_identifiers(
-        record.email, record.phone, record.national_id, record.birth_date, record.postcode, default_region)
+    problems: list[str] = []
+    email = _read(problems, "email", normalise_email, record.email)
+    phone = _read(problems, "phone", normalise_phone, record.phone, default_region)
+    national_id = _read(problems, "national_id", normalise_national_id, record.national_id)
+    birth = _read(problems, "birth_date", parse_birth_date, record.birth_date)
+    postcode = _read(problems, "postcode", normalise_postcode, record.postcode)
     return build_person(first_name=record.first_name, last_name=record.last_name, full_name=record.full_name,
                         emails=(email,) if email else (), phones=(phone,) if phone else (),
                         national_ids=((national_id, False),) if national_id else (), birth_date=birth,
                         address=record.address, postcode=postcode, city=record.city,
                         name_is_reliable=record.name_is_reliable, problems=tuple(problems))
-
-
-def read_identifiers(email: str | None, phone: str | None, national_id: str | None, birth_date: date | str | None,
-                     postcode: str | None, default_region: str) -> tuple:
-    """Each identifier normalised, None where blank or unreadable, and the problems met, in
-    this order: (email, phone, national_id, birth_date, postcode, problems)."""
-    problems: list[str] = []
-    return (_read(problems, "email", normalise_email, email),
-            _read(problems, "phone", normalise_phone, phone, default_region),
-            _read(problems, "national_id", normalise_national_id, national_id),
-            _read(problems, "birth_date", parse_birth_date, birth_date),
-            _read(problems, "postcode", normalise_postcode, postcode), tuple(problems))
 
 
 def _read(problems: list[str], label: str, parse, value, *args):

@@ -24,6 +24,7 @@ from crm.citizen_import import (
 )
 from crm.identity_keys import MAX_KEY, _name_sounds, _name_sounds_of, keys_for
 from crm.names import _LIGATURES, _NON_WORD, fold
+from crm.person import split_address, street_of
 
 FIRST = ["Marie", "Jean-Luc", "Amélie", "ZOË", "Ðorđe", "Œdipe", "محمد", "Ahmed\tTab", "back\\slash", "new\nline",
          "  spaced  out  ", "", "El", "Ben Ali", "Mohammed", "Ǆemal", "x" * 120, "Ａｎｎａ", "D'Artagnan", "le", "ı",
@@ -122,6 +123,14 @@ def test_the_two_word_road_to_name_sounds_is_the_general_one(words: tuple[str, .
 
 def test_blocking_keys_cut_short_are_never_repeated() -> None:
     """Two long sounds sharing a beginning make one key once cut at MAX_KEY: it is kept once."""
-    keys = keys_for(("bl" * 30, "df" * 30 + "m", "df" * 30 + "n"), None, None, None, ())
+    keys = keys_for(("bl" * 30, "df" * 30 + "m", "df" * 30 + "n"), None, None, None, None)
     assert max(map(len, keys)) == MAX_KEY
     assert len(keys) == len(set(keys)) == 2
+
+
+@pytest.mark.parametrize("address", [*ADDRESS, "12 bis rue de la Paix", "rue de la Paix", "12", "１２ ｒｕｅ Œillet",
+                                     "\u0301 12 rue", "7\u00a8 b", "3 allée des Érables", "bd. 14-16 Å l'Île",
+                                     "12b,rue_du_Port", "lot 3 résidence ٣ الأمل", "ǅ 1 ß", "n° 4 imp. St-Jean"])
+def test_the_street_read_word_by_word_is_the_street_of_the_whole_folded_address(address: str) -> None:
+    number, street = split_address(fold(address))
+    assert street_of(address) == (number, street[0] if street else None)
