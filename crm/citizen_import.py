@@ -42,7 +42,7 @@ from crm.person import (
     person_words,
     street_of,
 )
-from crm.search import name_keys
+from crm.search import name_keys, name_keys_of_parts
 
 COLUMNS = ("external_id", "first_name", "last_name", "full_name", "email", "phone", "birth_date", "address",
            "postcode", "city", "national_id")
@@ -311,7 +311,12 @@ def _load_rows(header: Header, records: list[tuple[int, list[str]]], default_reg
             if words or email_value or phone_value or id_value:
                 if line in skip:
                     continue
-                full_name = name_to_show(full, first, last) or email_value or ""
+                if full or not (first and last):
+                    full_name = name_to_show(full, first, last) or email_value or ""
+                    tokens = name_keys(full_name)
+                else:  # name_to_show's, for two values stripped and not blank
+                    full_name = " ".join(f"{first} {last}".split())[:200]
+                    tokens = name_keys_of_parts(first, last) if len(full_name) < 200 else name_keys(full_name)
                 contacts = []
                 if email_value:
                     contacts.append((_EMAIL, email_value, email[:320]))
@@ -325,7 +330,7 @@ def _load_rows(header: Header, records: list[tuple[int, list[str]]], default_reg
                     (full_name, first and first[:100], last and last[:100], birth_date and birth_date.isoformat(),
                      address and " ".join(address.split())[:320], postcode, city and city[:100],
                      external_id and external_id[:100], None, "[]"),
-                    contacts, name_keys(full_name), keys_for(words, birth_date, postcode, number, street)))
+                    contacts, tokens, keys_for(words, birth_date, postcode, number, street)))
                 continue
         for item in check_row(header, line, values, default_region=default_region):
             if isinstance(item, RowError):
@@ -346,22 +351,23 @@ def _copy_tables(ids: range, rows: list[Prepared], now: str) -> dict[str, bytes]
     escaped, from `table_rows`."""
     citizens, contacts, tokens, keys = [], [], [], []
     stamps = f"\t{now}\t{now}\n"
-    nulls = 0
-    for citizen_id, row in zip(ids, rows, strict=True):
+    nulls = token_count = key_count = 0
+    for citizen_id, (_, _, citizen, points, names, blocking) in zip(ids, rows, strict=True):
         cid = str(citizen_id)
-        nulls += row.citizen.count(None)
-        citizens.append(cid + "\t" + "\t".join([_COPY_NULL if v is None else v for v in row.citizen]) + stamps)
-        contacts += [f"{cid}\t{kind}\t{value}\t{raw}\tf\t{now}\n" for kind, value, raw in row.contacts]
+        nulls += citizen.count(None)
+        citizens.append(cid + "\t" + "\t".join([_COPY_NULL if value is None else value for value in citizen]) + stamps)
+        contacts += [f"{cid}\t{kind}\t{value}\t{raw}\tf\t{now}\n" for kind, value, raw in points]
         end = "\t" + cid + "\n"
-        if row.name_keys:
-            tokens.append(end.join(row.name_keys) + end)
-        if row.blocking_keys:
-            keys.append(end.join(row.blocking_keys) + end)
+        if names:
+            tokens.append(end.join(names) + end)
+            token_count += len(names)
+        if blocking:
+            keys.append(end.join(blocking) + end)
+            key_count += len(blocking)
     texts = {"citizen": "".join(citizens), "contact_point": "".join(contacts), "citizen_name_token": "".join(tokens),
              "identity_key": "".join(keys)}
-    counts = {"citizen": len(rows), "contact_point": len(contacts),
-              "citizen_name_token": sum(len(row.name_keys) for row in rows),
-              "identity_key": sum(len(row.blocking_keys) for row in rows)}
+    counts = {"citizen": len(rows), "contact_point": len(contacts), "citizen_name_token": token_count,
+              "identity_key": key_count}
     backslashes = {"citizen": nulls}
     if any(text.count("\n") != counts[table] or text.count("\t") != counts[table] * (len(LOAD_TABLES[table]) - 1)
            or text.count("\\") != backslashes.get(table, 0) or "\r" in text for table, text in texts.items()):

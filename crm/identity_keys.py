@@ -32,8 +32,9 @@ def keys_for(words: tuple[str, ...], birth_date: date | None, postcode: str | No
     sounds, keys = _name_sounds(words[:MAX_NAME_WORDS])
     keys = list(keys)
     if birth_date:
-        keys.append(f"b:{birth_date.isoformat()}")
-        keys += [f"y:{birth_date.year}:{sound}" for sound in sounds]
+        day, year = _birth_keys(birth_date)
+        keys.append(day)
+        keys += [year + sound for sound in sounds]
     if postcode:
         keys += [f"p:{postcode}:{sound}" for sound in sounds]
         if street_number and street_word:
@@ -43,6 +44,12 @@ def keys_for(words: tuple[str, ...], birth_date: date | None, postcode: str | No
         # or, of one kind, their sounds (which hold no ':') do.
         return list(dict.fromkeys(key[:MAX_KEY] for key in keys))
     return keys
+
+
+@functools.lru_cache(maxsize=65536)  # a century of days: birth dates repeat
+def _birth_keys(birth_date: date) -> tuple[str, str]:
+    """The birth date's key, and the start of its year's keys."""
+    return f"b:{birth_date.isoformat()}", f"y:{birth_date.year}:"
 
 
 def _name_sounds(words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

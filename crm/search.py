@@ -59,9 +59,24 @@ def name_keys(full_name: str) -> list[str]:
 
 @functools.lru_cache(maxsize=65536)  # full names repeat across a population (an import's rows)
 def _name_keys(full_name: str) -> tuple[str, ...]:
-    words = name_tokens(full_name)
+    return _keys_of_words(name_words(full_name))
+
+
+def name_keys_of_parts(first_name: str, last_name: str) -> list[str]:
+    """`name_keys` of two names joined by a space ('Nadia' and 'Amrani': 'Nadia Amrani'), from
+    each one's words: folding splits where the space is, so the whole name's words are theirs in
+    order, and a population has far fewer first and last names than pairs of them (an import of
+    a million citizens missed the cache of whole names half the time)."""
+    first, last = name_words(first_name), name_words(last_name)
+    if len(first) == len(last) == 1 and first != last and len(first[0]) + len(last[0]) < MAX_TOKEN:
+        one, two = first[0], last[0]
+        return [one, two, f"{one} {two}", f"{two} {one}"]  # distinct, none cut short
+    return list(_keys_of_words(tuple(dict.fromkeys(first + last))))
+
+
+def _keys_of_words(words: tuple[str, ...]) -> tuple[str, ...]:
     pairs = [f"{a} {b}"[:MAX_TOKEN] for a in words for b in words if a != b]
-    return tuple(dict.fromkeys(words + pairs))
+    return tuple(dict.fromkeys([*words, *pairs]))
 
 
 def spellings(word: str) -> tuple[str, ...]:

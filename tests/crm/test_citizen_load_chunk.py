@@ -25,6 +25,7 @@ from crm.citizen_import import (
 from crm.identity_keys import MAX_KEY, _name_sounds, _name_sounds_of, keys_for
 from crm.names import _LIGATURES, _NON_WORD, fold
 from crm.person import split_address, street_of
+from crm.search import name_keys, name_keys_of_parts
 
 FIRST = ["Marie", "Jean-Luc", "Amélie", "ZOË", "Ðorđe", "Œdipe", "محمد", "Ahmed\tTab", "back\\slash", "new\nline",
          "  spaced  out  ", "", "El", "Ben Ali", "Mohammed", "Ǆemal", "x" * 120, "Ａｎｎａ", "D'Artagnan", "le", "ı",
@@ -134,3 +135,10 @@ def test_blocking_keys_cut_short_are_never_repeated() -> None:
 def test_the_street_read_word_by_word_is_the_street_of_the_whole_folded_address(address: str) -> None:
     number, street = split_address(fold(address))
     assert street_of(address) == (number, street[0] if street else None)
+
+
+def test_a_name_s_keys_from_its_parts_are_the_keys_of_the_whole_name() -> None:
+    names = [name.strip() for name in FIRST + LAST + ["Mohammed", "a" * 40, "b" * 40, "Ben Ben", "1"] if name.strip()]
+    for first in names:
+        for last in names:
+            assert name_keys_of_parts(first, last) == name_keys(" ".join(f"{first} {last}".split())), (first, last)
