@@ -11,6 +11,7 @@ import contextlib
 import csv
 import marshal
 import operator
+from itertools import repeat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -453,13 +454,15 @@ def table_rows(ids: Iterable[int], rows: list[Prepared], now, day) -> tuple[list
     """The rows of citizen, contact_point, citizen_name_token and identity_key (LOAD_TABLES) for
     prepared rows, values in the driver's form (`day` makes a birth date of its ISO text)."""
     citizens, contacts, tokens, keys = [], [], [], []
-    for citizen_id, row in zip(ids, rows, strict=True):
-        values = row.citizen
-        citizens.append((citizen_id, *values[:BIRTH_DATE], day(values[BIRTH_DATE]), *values[BIRTH_DATE + 1:],
-                         now, now))
-        contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in row.contacts]
-        tokens += [(key, citizen_id) for key in row.name_keys]
-        keys += [(key, citizen_id) for key in row.blocking_keys]
+    for citizen_id, (_, _, values, points, names, blocking) in zip(ids, rows, strict=True):
+        if day is _same:  # the text as it is (SQLite)
+            citizens.append((citizen_id, *values, now, now))
+        else:
+            citizens.append((citizen_id, *values[:BIRTH_DATE], day(values[BIRTH_DATE]), *values[BIRTH_DATE + 1:],
+                             now, now))
+        contacts += [(citizen_id, kind, value, raw, False, now) for kind, value, raw in points]
+        tokens += zip(names, repeat(citizen_id))
+        keys += zip(blocking, repeat(citizen_id))
     return citizens, contacts, tokens, keys
 
 
