@@ -32,7 +32,7 @@ from crm.normalise import (
     normalise_national_id,
     normalise_phone,
     normalise_postcode,
-    parse_birth_date,
+    parse_birth_text,
 )
 from crm.person import (
     IdentityRecord,
@@ -302,7 +302,7 @@ def _load_rows(header: Header, records: list[tuple[int, list[str]]], default_reg
                 email_value = normalise_email(email) if email else None
                 phone_value = normalise_phone(phone, default_region) if phone else None
                 id_value = normalise_national_id(national_id) if national_id else None
-                birth_date = parse_birth_date(birth) if birth else None
+                birth_date = parse_birth_text(birth) if birth else None
                 postcode = normalise_postcode(postcode) if postcode else None
             except InvalidInput:
                 words = email_value = phone_value = id_value = None  # check_row names the value dropped

@@ -27,13 +27,9 @@ _PLAIN_EMAIL = re.compile(
 _SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 
 
-def _special_use(address: str) -> bool:
-    """The domain or one of its parents is special-use (test, local, invalid, …)."""
-    return _special_use_domain(address.rsplit("@", 1)[-1].lower())
-
-
 @functools.lru_cache(maxsize=4096)  # a population uses few email domains
 def _special_use_domain(domain: str) -> bool:
+    """The domain or one of its parents is special-use (test, local, invalid, …)."""
     labels = domain.split(".")
     return any(".".join(labels[k:]) in _SPECIAL_USE for k in range(len(labels)))
 
@@ -41,8 +37,10 @@ def _special_use_domain(domain: str) -> bool:
 def normalise_email(raw: str) -> str:
     """Syntax-checked, IDNA-encoded domain, lower-cased: the key citizens are matched on."""
     text = raw.strip()
-    if _PLAIN_EMAIL.match(text) and "xn--" not in text.lower() and not _special_use(text):
-        return text.lower()  # what email-validator returns for these, at a twentieth of the cost
+    if _PLAIN_EMAIL.match(text):
+        lowered = text.lower()
+        if "xn--" not in lowered and not _special_use_domain(lowered.rpartition("@")[2]):
+            return lowered  # what email-validator returns for these, at a twentieth of the cost
     try:
         checked = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
@@ -88,12 +86,13 @@ def parse_birth_date(value: date | str | None) -> date | None:
     if value is None or isinstance(value, date):
         return value
     text = value.strip()
-    return _parse_birth_text(text) if text else None
+    return parse_birth_text(text) if text else None
 
 
 @functools.lru_cache(maxsize=65536)  # a century of days: an import's birth dates repeat
-def _parse_birth_text(text: str) -> date:
-    """A valid date stays valid as time passes, so caching it is safe; refusals are not cached."""
+def parse_birth_text(text: str) -> date:
+    """`parse_birth_date` of stripped text, not blank. A valid date stays valid as time passes,
+    so caching it is safe; refusals are not cached."""
     if len(text) == 10 and text[4] == "-":
         try:
             parsed = date.fromisoformat(text)

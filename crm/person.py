@@ -89,20 +89,19 @@ def street_of(address: str) -> tuple[str | None, str | None]:
     address), and an address's words repeat across a population where addresses do not."""
     number = naming = None
     for typed in address.split():
-        for kind, word in _address_words(typed):
-            if kind is _NUMBER:
-                number = number or word
-            elif kind is _NAMING:
-                naming = naming or word
+        typed_number, typed_naming = _street_parts(typed)
+        number = number or typed_number
+        naming = naming or typed_naming
         if number and naming:
             break
     return number, naming
 
 
 @functools.lru_cache(maxsize=65536)
-def _address_words(typed: str) -> tuple[tuple[str, str], ...]:
-    """What each folded word of one typed word of an address is (`_address_word`), and the word."""
-    return tuple((_address_word(word), word) for word in fold(typed).split())
+def _street_parts(typed: str) -> tuple[str | None, str | None]:
+    """`street_of` one typed word of an address (folding may make it several words)."""
+    number, street = split_address(fold(typed))
+    return number, street[0] if street else None
 
 
 @functools.lru_cache(maxsize=65536)  # an address's words repeat across a population, the address less
