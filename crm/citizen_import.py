@@ -11,10 +11,10 @@ import contextlib
 import csv
 import marshal
 import operator
-from itertools import repeat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
 from typing import NamedTuple, TextIO
 
 from sqlalchemy import select
