@@ -11,7 +11,9 @@ import unicodedata
 
 import pytest
 
+from crm import citizen_import
 from crm.citizen_import import (
+    check_row,
     LOAD_TABLES,
     Prepared,
     RowError,
@@ -178,3 +180,27 @@ def test_the_copy_text_reads_back_as_the_rows_whatever_they_hold(seed: int) -> N
             got = [tuple("False" if i == verified and v == "f" else v for i, v in enumerate(row))
                    for row in copy_values(tables[table].decode())]
             assert got == want, table
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_a_chunk_of_a_file_with_few_columns_holds_what_check_row_and_prepare_make(
+        dialect: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Columns the header lacks are read as absent, in any order, behind any separator; clean
+    rows take the short road."""
+    long_road = []
+    monkeypatch.setattr(citizen_import, "check_row", lambda *args, **kwargs: long_road.append(args[1])
+                        or check_row(*args, **kwargs))
+    pick = random.Random(5)
+    lines = ["courriel;nom complet;tel;autre"] + [
+        ";".join(pick.choice(values).replace(";", "").replace("\n", " ").replace('"', "")
+                 for values in (EMAIL, FULL + FIRST, PHONE, CITY)) for _ in range(300)]
+    header, records = read_csv(io.StringIO("\n".join(lines) + "\n", newline=""))
+    records = list(records)
+    chunk = load_chunk(header, records, "FR", 1, dialect, "2026-01-02 03:04:05", frozenset())
+    taken_long = set(long_road)
+    errors, lines_made, external_ids, want = expected(header, records, 1, dialect, "2026-01-02 03:04:05", frozenset())
+    tables = chunk.tables if dialect == "postgresql" else {
+        table: marshal.loads(payload) for table, payload in chunk.tables.items()}
+    assert (chunk.errors, chunk.lines, chunk.external_ids, tables) == (errors, lines_made, external_ids, want)
+    clean = set(lines_made) - {error.line for error in errors}
+    assert len(clean) > 50 and not clean & taken_long
