@@ -529,15 +529,15 @@ async def write_load_chunk(session: AsyncSession, load: BulkLoad, chunk: LoadChu
     connection = await session.connection()
     raw = (await connection.get_raw_connection()).driver_connection
     with refused_whole():
-        await _write_payloads(session, raw, load.dialect, chunk.tables)
+        await _write_payloads(session, raw, load, chunk.tables)
 
 
-async def _write_payloads(session: AsyncSession, raw, dialect: str, tables: dict[str, bytes]) -> None:
+async def _write_payloads(session: AsyncSession, raw, load: BulkLoad, tables: dict[str, bytes]) -> None:
     for table, payload in tables.items():
-        if dialect == "postgresql":
+        if load.dialect == "postgresql":
             # A memoryview: asyncpg would take bytes for a file name.
-            await raw.copy_to_table(table, source=memoryview(payload),
-                                    columns=list(LOAD_TABLES[table]), format="text")
+            await raw.copy_to_table(table, source=memoryview(payload), columns=list(LOAD_TABLES[table]),
+                                    format="text", freeze=table in load.frozen)
         else:
             await bulk_insert(session, table, LOAD_TABLES[table], marshal.loads(payload))
 
