@@ -27,6 +27,16 @@ with the columns of `guichet citizens import` / `resolve` (birth dates ISO YYYY-
   - `namesake` (0.04): must NOT match: a person with a common first and last name of the
     reference, another birth date and city, contacts of their own.
   - `unknown` (0.10): must NOT match: people absent from the reference (namesakes by chance).
+  - `walkin` (0.02): a reference person at the front desk who gives a name and a postcode (and
+    city) only, or a name and a birth date of the right year but a wrong day (day and month
+    swapped, or another day): no email, phone, national id or street; one name word typed with
+    a typo that changes its sound skeleton (crm.names.skeleton; like every typo here it spares
+    the word's first and last letters), so that for a two-word name neither the name-pair key
+    nor the birth date key nor an identifier finds them, only a name sound with the postcode or
+    the birth year (the `p:` and `y:` keys of crm.identity_keys). Not enough for a `match`:
+    found, they should go to review. Drawn with their own random stream, after the others: the
+    other queries are the same rows with or without them (`--mix walkin=0`), only their ids
+    are shuffled differently.
 - `truth.csv`: `query_id, reference_id` (empty: must not match), `kind`, `corruptions`.
 
 Deterministic for a seed; no list is downloaded: the names, streets and cities are below.
@@ -42,10 +52,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.citizen_search import typo, zipf_weights
+from crm.names import significant_words, skeleton
 
 COLUMNS = ["external_id", "first_name", "last_name", "full_name", "email", "phone", "birth_date", "address",
            "postcode", "city", "national_id"]
-MIX = {"duplicate": 0.40, "family": 0.05, "twin": 0.01, "namesake": 0.04, "unknown": 0.10}
+MIX = {"duplicate": 0.40, "family": 0.05, "twin": 0.01, "namesake": 0.04, "unknown": 0.10, "walkin": 0.02}
 
 
 def _groups(text: str) -> list[tuple[str, ...]]:
@@ -471,6 +482,26 @@ def misspell(name: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
+def _sounds(name: str) -> set[str]:
+    """The sound skeletons of a name's words, as the blocking keys read them."""
+    return {skeleton(word) for word in significant_words(name)}
+
+
+def resound(name: str, rng: random.Random) -> str | None:
+    """One typo in one word of the name (four letters or more) that changes the word's sound
+    skeleton, as 'Bennani' -> 'Bemnani'; None when no such typo was found."""
+    words = name.split(" ")
+    long = [k for k, w in enumerate(words) if len(w) >= 4]
+    for _ in range(30):
+        if not long:
+            return None
+        k = rng.choice(long)
+        typed = typo(words[k], rng)
+        if _sounds(typed) != _sounds(words[k]):
+            return " ".join(words[:k] + [typed] + words[k + 1:])
+    return None
+
+
 # Weights of the corruptions a second record of a person gets (1 to 3 of them, plus its phone's form).
 CORRUPTIONS = [("typo_first", 12), ("typo_last", 12), ("transliteration_first", 10), ("transliteration_last", 8),
                ("swapped_names", 8), ("full_name_only", 8), ("accents_dropped", 8), ("upper_case", 8),
@@ -642,6 +673,35 @@ class QueryMaker:
         stranger = self.rng.choice(self.population.household())
         return Query(self._formatted(stranger.row()), "", "unknown", [])
 
+    @staticmethod
+    def walk_in(person: Person, rng: random.Random) -> Query:
+        """Someone typed in at the front desk from what they say: a name with one word misheard
+        (its sound skeleton changed) and either a postcode or a birth date of the right year,
+        nothing else. Only a name sound with the postcode or the year can find them."""
+        row = dict.fromkeys(COLUMNS, "")
+        row["first_name"], row["last_name"] = person.first, person.last
+        done = []
+        for field_name in rng.sample(["first_name", "last_name"], 2):
+            typed = resound(row[field_name], rng)
+            if typed is not None:
+                row[field_name] = typed
+                done.append("typo_first" if field_name == "first_name" else "typo_last")
+                break
+        if rng.random() < 0.5:
+            row["postcode"], row["city"] = person.postcode, person.city
+            done.append("postcode_only")
+        else:
+            born = person.birth
+            if born.day <= 12 and born.day != born.month and rng.random() < 0.5:  # 03/04 read as 04/03
+                born = born.replace(day=born.month, month=born.day)
+            else:  # another day of the same month
+                born = born.replace(day=rng.choice([d for d in range(1, 29) if d != born.day]))
+            row["birth_date"] = born.isoformat()
+            done.append("birth_year_only")
+        if rng.random() < 0.2:
+            row["first_name"], row["last_name"] = row["first_name"].upper(), row["last_name"].upper()
+        return Query(row, person.external_id, "walkin", done)
+
 
 @dataclass
 class Dataset:
@@ -683,6 +743,8 @@ def generate(people: int, seed: int = 5, mix: dict[str, float] | None = None) ->
     queries += [maker.relative(p, twin=True) for p in rng.sample(reference, min(people, count["twin"]))]
     queries += [maker.namesake(p) for p in rng.sample(reference, min(people, count["namesake"]))]
     queries += [maker.unknown() for _ in range(count["unknown"])]
+    walk_ins = random.Random(f"walk-in {seed}")  # their own stream: the queries above do not change
+    queries += [maker.walk_in(p, walk_ins) for p in walk_ins.sample(reference, min(people, count["walkin"]))]
     rng.shuffle(queries)
     for k, query in enumerate(queries, 1):
         query.row["external_id"] = f"Q{k:07d}"

@@ -8,6 +8,11 @@ precision >= 0.99, recall >= 0.95). `review` and `new` are counted apart, per ki
 per corruption; the first wrong and missed matches are printed side by side, for whoever tunes
 the resolver (stdout only: they are synthetic, but they are not figures).
 
+The `walkin` queries (a name with a misheard word and a postcode or a birth year, nothing else)
+are no evidence for a `match`: they are scored apart (`walk_ins`: how many were put to review,
+i.e. found, and how many made new), and the targets are read on the other queries, the set the
+earlier figures were measured on.
+
 `python -m benchmarks.identity_quality --score FOLDER DECISIONS.jsonl` scores a resolve output
 against FOLDER/truth.csv (and FOLDER/reference.csv, FOLDER/queries.csv) without running anything,
 for any labelled set written in the same three files.
@@ -153,11 +158,23 @@ def report(backend: str, figures: dict) -> None:
             print(f"  {name:24} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
+APART = "walkin"  # kinds of query scored apart from the targets
+
+
 def score_folder(folder: Path, decisions_path: Path, backend: str) -> dict:
-    truth = read_rows(folder / "truth.csv", "query_id")
+    every = read_rows(folder / "truth.csv", "query_id")
+    truth = {query_id: t for query_id, t in every.items() if t.get("kind") != APART}
     decisions = read_decisions(decisions_path)
     figures = score(truth, decisions)
     report(backend, figures)
+    if len(truth) < len(every):
+        walk_ins = score({query_id: t for query_id, t in every.items() if t.get("kind") == APART}, decisions)
+        figures["walk_ins"] = {name: walk_ins[name] for name in ("queries", "right_matches", "wrong_matches",
+                                                                  "review", "new", "by_corruption")}
+        print(f"\nwalk-ins ({walk_ins['queries']}, scored apart): found for review {walk_ins['review']}, "
+              f"new {walk_ins['new']}, matches {walk_ins['matches']} ({walk_ins['wrong_matches']} wrong)")
+        for name, counts in walk_ins["by_corruption"].items():
+            print(f"  {name:24} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     show(figures, truth, decisions, read_rows(folder / "reference.csv", "external_id"),
          read_rows(folder / "queries.csv", "external_id"))
     return figures
