@@ -96,8 +96,8 @@ async def begin_bulk_load(session: AsyncSession) -> BulkLoad | None:
     if dialect == "postgresql":
         await connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
         load.frozen = frozenset(await _unreferenced(connection))
-        # Empty already: truncating them is what lets COPY freeze their rows.
-        await connection.exec_driver_sql(f"TRUNCATE {', '.join(sorted(load.frozen))}")
+        if load.frozen:  # empty already: truncating them is what lets COPY freeze their rows
+            await connection.exec_driver_sql(f"TRUNCATE {', '.join(sorted(load.frozen))}")
         for table in TABLES:
             load.constraints += _rebuilt_constraints(table)
         # Foreign keys first: a unique key cannot go while a foreign key leans on it.
