@@ -10,11 +10,13 @@ import os
 import sqlite3
 import subprocess
 import time
+from datetime import date
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy import text
 
+from crm.citizen_import import Prepared, _same, prepare_chunk, read_csv, table_rows
 from tests.app.test_cli import GUICHET, guichet
 from tests.conftest import Stack
 from tests.crm.test_citizen_bulk_load import citizen_schema
@@ -210,6 +212,42 @@ async def test_a_bulk_load_keeps_tabs_newlines_and_backslashes_and_later_ids_com
                                             ("Q2", "Paul", "Roux", None, None), ("Q3", "Lina", "Roux", None, None)]
     assert [tuple(row) for row in emails] == [("Q1", "anne@example.org"), ("Q2", "paul@example.org"),
                                               ("Q3", "lina@example.org")]
+
+
+async def test_a_bulk_load_writes_each_row_every_table_should_hold_once(stack: Stack, tmp_path: Path) -> None:
+    """Chunks of 2,000 records cross two workers, and on SQLite each chunk's rows go in many to
+    a statement with the rest one by one: whatever the boundaries, every citizen, contact
+    point, name word and blocking key the file makes is in the database once, with its
+    citizen, as the pure functions make them."""
+    source = write_csv(tmp_path / "many.csv", many_people(4_999))
+    result = guichet(stack, "citizens", "import", "--workers", "2", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "created: 4999" in result.stdout
+    with source.open(newline="", encoding="utf-8") as handle:
+        header, records = read_csv(handle)
+        rows = [item for item in prepare_chunk(header, list(records), "FR") if isinstance(item, Prepared)]
+    citizens, contacts, tokens, keys = table_rows([row.external_id for row in rows], rows, "", _same)
+    want = {
+        "citizen": sorted(values[:8] for values in citizens),
+        "contact_point": sorted(values[:4] for values in contacts),
+        "citizen_name_token": sorted((external_id, token) for token, external_id in tokens),
+        "identity_key": sorted((external_id, key) for key, external_id in keys),
+    }
+    queries = {
+        "citizen": "SELECT external_id, full_name, first_name, last_name, birth_date, address, postcode, city "
+                   "FROM citizen",
+        "contact_point": "SELECT c.external_id, p.kind, p.value, p.raw_value FROM contact_point p "
+                         "JOIN citizen c ON c.id = p.citizen_id",
+        "citizen_name_token": "SELECT c.external_id, t.token FROM citizen_name_token t "
+                              "JOIN citizen c ON c.id = t.citizen_id",
+        "identity_key": "SELECT c.external_id, k.key FROM identity_key k JOIN citizen c ON c.id = k.citizen_id",
+    }
+    async with stack.session() as session:
+        for table, query in queries.items():
+            found = sorted(tuple(str(v) if isinstance(v, date) else v for v in row)
+                           for row in (await session.execute(text(query))).all())
+            assert found == want[table], table
+    assert len(want["identity_key"]) > 5 * 4_999  # thousands of statements' worth, not one
 
 
 def many_people(count: int) -> list[list[str]]:

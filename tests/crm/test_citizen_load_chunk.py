@@ -22,6 +22,7 @@ from crm.citizen_import import (
     load_chunk,
     prepare_chunk,
     read_csv,
+    sqlite_payload,
     table_rows,
 )
 from crm.identity_keys import MAX_KEY, _name_sounds, _name_sounds_of, keys_for
@@ -80,7 +81,7 @@ def expected(header, records, first_id: int, dialect: str, now: str, skip: froze
     if dialect == "postgresql":
         tables = _copy_tables(ids, rows, now)
     else:
-        tables = {table: marshal.loads(marshal.dumps(values))
+        tables = {table: marshal.loads(sqlite_payload(values))
                   for table, values in zip(LOAD_TABLES, table_rows(ids, rows, now, _same), strict=True) if values}
     return errors, [row.line for row in rows], [row.external_id for row in rows], tables
 
