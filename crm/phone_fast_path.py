@@ -31,14 +31,28 @@ Desc = tuple[frozenset[int], re.Pattern]
 def _desc(number_desc) -> Desc | None:
     if number_desc is None or not number_desc.national_number_pattern:
         return None
-    return frozenset(number_desc.possible_length or ()), re.compile(number_desc.national_number_pattern)
+    lengths = frozenset(number_desc.possible_length or ())
+    if lengths and max(lengths) <= 0:
+        return None  # "no number is this type" (-1): matches nothing
+    return lengths, re.compile(number_desc.national_number_pattern)
 
 
-def _matches(desc: Desc | None, national: str) -> bool:
-    if desc is None:
-        return False
+def _whole(desc: Desc) -> str:
+    """A description as a pattern for the whole national number: its possible lengths (a
+    look-ahead) and its own pattern."""
     lengths, pattern = desc
-    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+    sizes = "|".join(f"[0-9]{{{size}}}" for size in sorted(lengths) if size > 0)
+    sized = f"(?=(?:{sizes})\\Z)" if lengths else ""
+    return f"{sized}(?:{pattern.pattern})\\Z"
+
+
+def _validity(general: Desc | None, types: list[Desc]) -> re.Pattern | None:
+    """One pattern for "the general description matches, and some type does": one regex call
+    a number instead of a Python call and a match per description (a third of a bulk import's
+    time per phone). None when nothing can match."""
+    if general is None or not types:
+        return None
+    return re.compile(f"(?={_whole(general)})(?:{'|'.join(f'(?:{_whole(desc)})' for desc in types)})")
 
 
 class _Region:
@@ -46,9 +60,9 @@ class _Region:
 
     def __init__(self, metadata) -> None:
         self.country_code: int = metadata.country_code
-        self.general = _desc(metadata.general_desc)
         # Valid is "some type matches", whatever the order: the types most numbers are, first.
-        self.types = [desc for desc in (_desc(getattr(metadata, name)) for name in _COMMON_FIRST) if desc is not None]
+        types = [desc for desc in (_desc(getattr(metadata, name)) for name in _COMMON_FIRST) if desc is not None]
+        self.validity = _validity(_desc(metadata.general_desc), types)
         self.leading_digits = re.compile(metadata.leading_digits) if metadata.leading_digits else None
         # Only a literal "0" trunk prefix (or none) is read here; other rules go to phonenumbers.
         self.plain_prefix = (metadata.national_prefix_transform_rule is None
@@ -56,7 +70,8 @@ class _Region:
         self.trunk_zero = metadata.national_prefix_for_parsing == "0"
 
     def valid(self, national: str) -> bool:
-        return _matches(self.general, national) and any(_matches(desc, national) for desc in self.types)
+        """For ASCII digits only (the callers check)."""
+        return self.validity is not None and self.validity.match(national) is not None
 
 
 @cache
@@ -92,7 +107,9 @@ def _valid_in(regions: tuple[_Region, ...], national: str) -> bool:
 
 def fast_e164(raw: str, default_region: str) -> str | None:
     """The E.164 form when `raw` is a plainly written valid number, else None (undecided)."""
-    compact = raw.translate(_SEPARATORS)
+    compact = raw.replace(" ", "")
+    if not compact[1:].isdigit():  # else nothing to take out (translate costs a fifth of the call)
+        compact = compact.translate(_SEPARATORS)
     if compact.startswith("+"):
         digits = compact[1:]
     elif compact.startswith("00"):
