@@ -176,7 +176,8 @@ class ContactPoint(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    # Looked up through the unique key, which leads with it (no index of its own: migration 0017).
+    citizen_id: int = Field(foreign_key="citizen.id")
     kind: str = Field(max_length=20)
     value: str = Field(max_length=320, sa_type=byte_ordered(320))  # normalised: lower-case email, E.164 phone
     raw_value: str = Field(max_length=320)  # as the citizen typed it
