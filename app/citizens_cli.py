@@ -22,7 +22,8 @@ from sqlalchemy import event
 from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load
 from crm.citizen_import import (ErrorFile, ExternalIds, Header, ImportReport, LoadChunk, Prepared, Row, RowError,
                                 import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk, raw_values,
-                                read_csv, read_rows, reserve_citizen_ids, write_load_chunk)
+                                read_csv_chunks, read_rows, reserve_citizen_ids, write_load_chunk)
+from crm.csv_chunks import Misaligned, Records, TextChunk, numbered, start_line
 from crm.errors import DomainError
 from crm.identity import IdentityPolicy, resolve
 from rich.console import Console
@@ -177,8 +178,7 @@ async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, tota
     external_ids = ExternalIds()
     started = time.perf_counter()
     try:
-        header, records = _csv(file)
-        chunks = iter(lambda: list(itertools.islice(records, BATCH)), [])
+        header, chunks = _csv(file)
 
         with _progress() as progress:
             task = progress.add_task("import", total=total, rate="-")
@@ -192,8 +192,9 @@ async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, tota
                     work = functools.partial(functools.partial, prepare_chunk, header,
                                              default_region=settings.default_region)
                 else:
+                    # Ids from the first one free on, by line (the header is line 1 at least).
                     work = _LoadChunks(header, settings.default_region, load.dialect,
-                                       first_id=(await reserve_citizen_ids(session, 1))[0])
+                                       base=(await reserve_citizen_ids(session, 1))[0] - 2)
                 while True:
                     while len(pending) < depth:
                         chunk = await asyncio.to_thread(next, chunks, None)
@@ -203,12 +204,21 @@ async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, tota
                     if not pending:
                         break
                     future, chunk = pending.popleft()
+                    try:
+                        made = await future
+                    except Misaligned:
+                        # A stray quote fooled the cut: from this chunk on, records are parsed here.
+                        chunks.parse_in_order([chunk, *(later for _, later in pending)])
+                        for later, _ in pending:
+                            later.cancel()
+                        pending.clear()
+                        continue
                     await _tune_for_sqlite_load(session)  # a commit may have handed back the connection
                     if load is None:
-                        await import_rows(session, _account(await future, report, external_ids), report)
+                        await import_rows(session, _account(made, report, external_ids), report)
                         await session.commit()
                     else:
-                        loaded = await _account_load(await future, chunk, work, report, external_ids)
+                        loaded = await _account_load(made, chunk, work, report, external_ids)
                         await write_load_chunk(session, load, loaded)
                     error_file.write(report.take_errors())
                     progress.update(task, completed=report.rows,
@@ -247,37 +257,35 @@ def _submit(pool: ProcessPoolExecutor | None, work: functools.partial) -> asynci
 
 @dataclasses.dataclass
 class _LoadChunks:
-    """The work of each chunk of a bulk load: `load_chunk` with the citizen ids the chunk may use
-    (one per record: gaps where rows are refused), so that workers number the citizens and the
-    writer does nothing a row."""
+    """The work of each chunk of a bulk load: `load_chunk` with the citizen ids the chunk may use,
+    `base` + its start line on (crm.csv_chunks.start_line: gaps where rows are refused or span
+    lines), so that workers number the citizens, before anyone knows how many records a chunk
+    of text holds, and the writer does nothing a row."""
 
     header: Header
     default_region: str
     dialect: str
-    first_id: int
+    base: int
     now: str = dataclasses.field(default="")
 
     def __post_init__(self) -> None:
         self.now = now_text(self.dialect)
 
-    def __call__(self, chunk: list, *, first_id: int | None = None, skip: frozenset[int] = frozenset()
-                 ) -> functools.partial:
-        if first_id is None:
-            first_id, self.first_id = self.first_id, self.first_id + len(chunk)
-        return functools.partial(load_chunk, self.header, chunk, self.default_region, first_id, self.dialect,
-                                 self.now, skip)
+    def __call__(self, chunk: Records | TextChunk, *, skip: frozenset[int] = frozenset()) -> functools.partial:
+        return functools.partial(load_chunk, self.header, chunk, self.default_region, self.base + start_line(chunk),
+                                 self.dialect, self.now, skip)
 
 
-async def _account_load(loaded: LoadChunk, chunk: list, work: _LoadChunks, report: ImportReport,
+async def _account_load(loaded: LoadChunk, chunk: Records | TextChunk, work: _LoadChunks, report: ImportReport,
                         external_ids: ExternalIds) -> LoadChunk:
     """Count a chunk made for the bulk load into the report. Rows whose external_id an earlier
     row used are refused: the chunk is made again without them (rare: in this process)."""
     repeated = external_ids.repeats(loaded.lines, loaded.external_ids)
     if repeated:
-        values = dict(chunk)
+        values = dict(numbered(chunk))
         report.errors += [RowError(line, error, raw_values(work.header, values[line]), imported=False)
                           for line, error in repeated.items()]
-        loaded = await asyncio.to_thread(work(chunk, first_id=loaded.first_id, skip=frozenset(repeated)))
+        loaded = await asyncio.to_thread(work(chunk, skip=frozenset(repeated)))
     report.errors += loaded.errors
     refused = len(repeated) + sum(not error.imported for error in loaded.errors)
     report.refused += refused
@@ -303,7 +311,7 @@ async def _refresh_statistics(engine) -> None:
 
 def _csv(file: Path):
     try:
-        return read_csv(_open(file))
+        return read_csv_chunks(_open(file), BATCH)
     except DomainError as exc:
         err.print(f"[red]error:[/red] {file}: {exc.message}")
         raise typer.Exit(2) from None

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm.citizen_bulk_load import BulkLoad, refused_whole
 from crm.columns import utcnow
+from crm.csv_chunks import ChunkedCsv, Records, TextChunk, dialect_format, numbered
 from crm.errors import InvalidInput
 from crm.identity import MATCH, REVIEW, IdentityPolicy, Resolution, resolve
 from crm.identity_keys import blocking_keys, keys_for
@@ -133,23 +134,41 @@ def read_header(names: list[str] | None) -> Header:
     return Header(tuple(columns), tuple(ignored))
 
 
-def sniff_dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-    """Comma, semicolon (French spreadsheets) or tab, from the header line."""
+def sniff_dialect(sample: str) -> type[csv.Dialect]:
+    """Comma, semicolon (French spreadsheets) or tab, from the header line; quoting as
+    spreadsheets write it. Only the separator is taken from the Sniffer: from a header without
+    quotes it also guessed that quotes inside quoted fields are not doubled, and a field
+    written `"Bât. ""B"", 2e étage"` then split in two and its row was refused."""
     first = sample.splitlines()[0] if sample else ""
     try:
-        return csv.Sniffer().sniff(first, delimiters=",;\t|")
+        sniffed = csv.Sniffer().sniff(first, delimiters=",;\t|")
     except csv.Error:
         return csv.excel
+    return type("sniffed", (csv.excel,), {"delimiter": sniffed.delimiter,
+                                          "skipinitialspace": sniffed.skipinitialspace})
 
 
 def read_csv(text: Iterable[str]) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
     """The header and the numbered records of a CSV (lines of text). Raises InvalidInput on a
     header that identifies nobody."""
+    header, reader, _, _ = _header_record(text)
+    return header, ((reader.line_num, values) for values in reader)
+
+
+def read_csv_chunks(text: Iterable[str], size: int) -> tuple[Header, ChunkedCsv]:
+    """The header and the body's chunks (crm.csv_chunks: text for workers to parse)."""
+    header, reader, lines, dialect = _header_record(text)
+    return header, ChunkedCsv(lines, reader.line_num + 1, dialect_format(dialect), size,
+                              ((reader.line_num, values) for values in reader))
+
+
+def _header_record(text: Iterable[str]):
+    """The header, the reader that read it, the lines after it and the dialect."""
     lines = iter(text)
     first = next(lines, "")
-    reader = csv.reader(_chain(first, lines), sniff_dialect(first))
-    header = read_header(next(reader, None))
-    return header, ((reader.line_num, values) for values in reader)
+    dialect = sniff_dialect(first)
+    reader = csv.reader(_chain(first, lines), dialect)
+    return read_header(next(reader, None)), reader, lines, dialect
 
 
 def check_row(header: Header, line: int, values: list[str], *, default_region: str) -> list[Row | RowError]:
@@ -241,12 +260,11 @@ def prepare(row: Row) -> Prepared:
                     blocking_keys(row.person))
 
 
-def prepare_chunk(header: Header, records: list[tuple[int, list[str]]], default_region: str
-                  ) -> list[Prepared | RowError]:
+def prepare_chunk(header: Header, records: Records | TextChunk, default_region: str) -> list[Prepared | RowError]:
     """Check, normalise and derive a chunk of CSV records: the CPU-bound part of an import,
     pure, run in worker processes."""
     out: list[Prepared | RowError] = []
-    for line, values in records:
+    for line, values in numbered(records):
         for item in check_row(header, line, values, default_region=default_region):
             out.append(prepare(item) if isinstance(item, Row) else item)
     return out
@@ -265,12 +283,12 @@ class LoadChunk(NamedTuple):
     tables: dict[str, bytes]  # table -> COPY text (PostgreSQL) or `sqlite_payload` (SQLite)
 
 
-def load_chunk(header: Header, records: list[tuple[int, list[str]]], default_region: str, first_id: int,
+def load_chunk(header: Header, records: Records | TextChunk, default_region: str, first_id: int,
                dialect: str, now: str, skip: frozenset[int] = frozenset()) -> LoadChunk:
     """`prepare_chunk`, then every table's rows built and encoded for `dialect` (pure, run in
     worker processes); rows on the lines in `skip` are left out. `now`: the creation time as the
     database reads it in text."""
-    errors, rows = _load_rows(header, records, default_region, skip)
+    errors, rows = _load_rows(header, numbered(records), default_region, skip)
     ids = range(first_id, first_id + len(rows))
     if dialect == "postgresql":
         tables = _copy_tables(ids, rows, now)

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import asyncpg
+import pytest
 from sqlalchemy import text
 
 from crm.citizen_import import Prepared, _same, prepare_chunk, read_csv, table_rows
@@ -214,12 +215,45 @@ async def test_a_bulk_load_keeps_tabs_newlines_and_backslashes_and_later_ids_com
                                               ("Q3", "lina@example.org")]
 
 
-async def test_a_bulk_load_writes_each_row_every_table_should_hold_once(stack: Stack, tmp_path: Path) -> None:
-    """Chunks of 2,000 records cross two workers, and on SQLite each chunk's rows go in many to
-    a statement with the rest one by one: whatever the boundaries, every citizen, contact
-    point, name word and blocking key the file makes is in the database once, with its
-    citizen, as the pure functions make them."""
-    source = write_csv(tmp_path / "many.csv", many_people(4_999))
+def quoted_over_lines(rows: list[list[str]]) -> list[list[str]]:
+    """Every 7th address written over two lines with quotes in it: fields the CSV must quote."""
+    for i in range(0, len(rows), 7):
+        rows[i][6] = f'{rows[i][6]}\nBât. "B", 2e étage'
+    return rows
+
+
+def with_stray_quotes(rows: list[list[str]]) -> list[list[str]]:
+    """Quoted addresses over two lines, and now and then a quote inside a bare name (O"Brien, as
+    spreadsheets write it unquoted): the quotes no longer pair, so a cut between two lines that
+    looks balanced can fall inside a quoted address."""
+    rows = quoted_over_lines(rows)
+    for i in range(3, len(rows), 2_400):  # one in the first chunk: its quotes are odd
+        rows[i][2] = 'O"Brien'
+    return rows
+
+
+def write_raw(path: Path, rows: list[list[str]]) -> Path:
+    """Rows written as a spreadsheet would: a field quoted only when it holds a comma, a line
+    break or starts with a quote (a quote inside a bare field stays as it is)."""
+    def field(value: str) -> str:
+        if "," in value or "\n" in value or value.startswith('"'):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+    path.write_text("\n".join(",".join(map(field, row)) for row in [HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("shape", ["plain", "quoted_over_lines", "stray_quotes"])
+async def test_a_bulk_load_writes_each_row_every_table_should_hold_once(stack: Stack, tmp_path: Path,
+                                                                     shape: str) -> None:
+    """Chunks of about 2,000 lines of text cross two workers, which parse them, and on SQLite
+    each chunk's rows go in many to a statement with the rest one by one: whatever the
+    boundaries, and however the file quotes its fields, every citizen, contact point, name
+    word and blocking key the file makes is in the database once, with its citizen, as the
+    pure functions make them from the file read in order; bad rows are reported on their line."""
+    people = {"plain": many_people, "quoted_over_lines": lambda n: quoted_over_lines(many_people(n)),
+              "stray_quotes": lambda n: with_stray_quotes(many_people(n))}[shape](4_999)
+    source = write_raw(tmp_path / "many.csv", people)
     result = guichet(stack, "citizens", "import", "--workers", "2", str(source))
     assert result.returncode == 0, result.stderr
     assert "created: 4999" in result.stdout
