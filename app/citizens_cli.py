@@ -13,7 +13,7 @@ import os
 import json
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
@@ -154,8 +154,25 @@ def _no_cyclic_gc() -> Iterator[None]:
         gc.enable()
 
 
+@dataclasses.dataclass
+class _Workers:
+    """The worker processes, and a no-op they answer once they have started."""
+
+    pool: ProcessPoolExecutor
+    count: int
+    started: Future
+
+    def submit(self, work: functools.partial) -> asyncio.Future:
+        """A chunk's work in a worker process; while they start (a second at first: a fresh
+        interpreter imports the command's modules), in a thread of this one, so that the load
+        begins at once instead of leaving both cores to the start-up."""
+        if not self.started.done():
+            return asyncio.ensure_future(asyncio.to_thread(work))
+        return asyncio.wrap_future(self.pool.submit(work))
+
+
 @contextlib.contextmanager
-def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+def _pool(workers: int) -> Iterator[_Workers | None]:
     if workers <= 0:
         yield None
         return
@@ -163,11 +180,11 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     # No cyclic GC there either (see _no_cyclic_gc): it re-walked every chunk's fresh tuples.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
                              initializer=gc.disable) as pool:
-        yield pool
+        yield _Workers(pool, workers, pool.submit(int))
 
 
 async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, total: int,
-                  pool: ProcessPoolExecutor | None, bulk_load: bool) -> ImportReport:
+                  pool: _Workers | None, bulk_load: bool) -> ImportReport:
     """Rows are checked and normalised in worker processes (or a thread) while earlier batches
     are written: Python's work and the database's overlap. Into empty citizen tables the whole
     file is one transaction whose indexes are built at the end (crm.citizen_bulk_load); else
@@ -183,7 +200,7 @@ async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, tota
         with _progress() as progress:
             task = progress.add_task("import", total=total, rate="-")
             pending: collections.deque = collections.deque()
-            depth = (pool._max_workers + 1) if pool is not None else 1  # noqa: SLF001
+            depth = (pool.count + 1) if pool is not None else 1
             async with sessions() as session:
                 await _tune_for_sqlite_load(session)
                 load = await begin_bulk_load(session) if bulk_load else None
@@ -248,11 +265,11 @@ def _without_foreign_key_lookups(engine):
     return engine
 
 
-def _submit(pool: ProcessPoolExecutor | None, work: functools.partial) -> asyncio.Future:
+def _submit(pool: _Workers | None, work: functools.partial) -> asyncio.Future:
     """A chunk's work in a worker process, or in a thread without a pool."""
     if pool is None:
         return asyncio.ensure_future(asyncio.to_thread(work))
-    return asyncio.wrap_future(pool.submit(work))
+    return pool.submit(work)
 
 
 @dataclasses.dataclass

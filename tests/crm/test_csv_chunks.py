@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import collections
 import io
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -94,3 +96,18 @@ def test_the_workers_parse_with_the_separator_sniffed_from_the_header() -> None:
     _, chunks = read_csv_chunks(io.StringIO(text, newline=""), 1)
     assert [numbered(chunk) for chunk in chunks] == [[(2, ["P1", "Nadia", "El; Amrani"])],
                                                      [(3, ["P2", "Jean", "Dupont"])]]
+
+
+def test_a_chunk_and_its_refusal_cross_to_a_worker_process_and_back() -> None:
+    """What the import hands to its worker processes, and the refusal it gets back, survive
+    pickling (the import's first chunks run in threads while the processes start)."""
+    text = HEADER + 'P1,Sean,O"Brien,1 rue\nP2,Anne,Roux,"2 rue\nBât. B"\nP3,Paul,Roux,3 rue\n'
+    _, chunks = read_csv_chunks(io.StringIO(text, newline=""), 2)
+    first = next(chunks)
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        refused = pool.submit(numbered, first).exception(timeout=60)
+        assert isinstance(refused, Misaligned) and refused.first_line == 2
+        chunks.parse_in_order([first])
+        assert [record for chunk in chunks for record in pool.submit(numbered, chunk).result(timeout=60)] == \
+            in_order(text)
