@@ -12,7 +12,6 @@ naive p99 / resolver p99.
 """
 from __future__ import annotations
 
-import gc
 import os
 import random
 import subprocess
@@ -167,20 +166,6 @@ async def run(backends: list[tuple[str, str]], folder: Path, citizens: int, quer
     made, asked = dataset(citizens, queries, seed)
     reference = identity_dataset.write(made, folder, seed)["reference"]
     generated_s = time.perf_counter() - start
-    # The generated people are ~10 million objects of this process: a full collection that the
-    # memory sampler's few allocations set off walked them all, seconds of a core taken from the
-    # import being timed (1,000,000 rows on PostgreSQL: 48.7 s, 45.4 s frozen) and from the
-    # resolutions timed here. Kept out of the collector's sight until the end.
-    gc.collect()
-    gc.freeze()
-    try:
-        return await _measure(backends, folder, citizens, made, asked, reference, generated_s, naive_queries)
-    finally:
-        gc.unfreeze()
-
-
-async def _measure(backends: list[tuple[str, str]], folder: Path, citizens: int, made, asked: list, reference: Path,
-                   generated_s: float, naive_queries: int) -> dict:
     print(f"{citizens:,} people and {len(asked)} queries generated and written in {generated_s:.0f} s")
     results: dict = {"citizens": citizens, "queries": len(asked), "generate_s": round(generated_s, 1),
                      "backends": {}}
