@@ -162,14 +162,6 @@ class _Workers:
     count: int
     started: Future
 
-    def submit(self, work: functools.partial) -> asyncio.Future:
-        """A chunk's work in a worker process; while they start (a second at first: a fresh
-        interpreter imports the command's modules), in a thread of this one, so that the load
-        begins at once instead of leaving both cores to the start-up."""
-        if not self.started.done():
-            return asyncio.ensure_future(asyncio.to_thread(work))
-        return asyncio.wrap_future(self.pool.submit(work))
-
 
 @contextlib.contextmanager
 def _pool(workers: int) -> Iterator[_Workers | None]:
@@ -266,10 +258,12 @@ def _without_foreign_key_lookups(engine):
 
 
 def _submit(pool: _Workers | None, work: functools.partial) -> asyncio.Future:
-    """A chunk's work in a worker process, or in a thread without a pool."""
-    if pool is None:
+    """A chunk's work in a worker process; in a thread of this one without a pool, or while the
+    workers start (a second at first: a fresh interpreter imports the command's modules), so
+    that the load begins at once instead of leaving both cores to the start-up."""
+    if pool is None or not pool.started.done():
         return asyncio.ensure_future(asyncio.to_thread(work))
-    return pool.submit(work)
+    return asyncio.wrap_future(pool.pool.submit(work))
 
 
 @dataclasses.dataclass
