@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.sqlite_driver import async_creator
 import crm.models  # noqa: F401  (registers tables)
 import crm.identity  # noqa: F401  (keeps citizens' blocking keys in step with them)
 import crm.search  # noqa: F401  (keeps the citizen name index in step with citizens)
@@ -33,7 +34,8 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        (database,), arguments = parsed.get_dialect()().create_connect_args(parsed)
+        engine = create_async_engine(url, async_creator=async_creator(database, **arguments, timeout=30), **kwargs)
         _sqlite_immediate_transactions(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
