@@ -20,7 +20,7 @@ from typing import NamedTuple, TextIO
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm.citizen_bulk_load import BulkLoad, refused_whole
+from crm.citizen_bulk_load import STAMPED, BulkLoad, refused_whole
 from crm.columns import utcnow
 from crm.csv_chunks import ChunkedCsv, Records, TextChunk, dialect_format, numbered
 from crm.errors import InvalidInput
@@ -286,12 +286,12 @@ class LoadChunk(NamedTuple):
 def load_chunk(header: Header, records: Records | TextChunk, default_region: str, first_id: int,
                dialect: str, now: str, skip: frozenset[int] = frozenset()) -> LoadChunk:
     """`prepare_chunk`, then every table's rows built and encoded for `dialect` (pure, run in
-    worker processes); rows on the lines in `skip` are left out. `now`: the creation time as the
-    database reads it in text."""
+    worker processes); rows on the lines in `skip` are left out. `now`: the creation time as
+    SQLite stores it (PostgreSQL's load gives it as the columns' default: STAMPED)."""
     errors, rows = _load_rows(header, numbered(records), default_region, skip)
     ids = range(first_id, first_id + len(rows))
     if dialect == "postgresql":
-        tables = _copy_tables(ids, rows, now)
+        tables = _copy_tables(ids, rows)
     else:
         tables = {table: sqlite_payload(values)
                   for table, values in zip(LOAD_TABLES, table_rows(ids, rows, now, _same), strict=True) if values}
@@ -363,19 +363,18 @@ _COPY_NULL = "\\N"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_tables(ids: range, rows: list[Prepared], now: str) -> dict[str, bytes]:
-    """Each table's rows in PostgreSQL's COPY text format, written straight from the prepared
-    rows (a few string joins a row), then checked: as many tabs, newlines and backslashes as the
-    format itself puts there means that no value held one (the usual case). Else every value is
-    escaped, from `table_rows`."""
+def _copy_tables(ids: range, rows: list[Prepared]) -> dict[str, bytes]:
+    """Each table's rows in PostgreSQL's COPY text format (COPY_TABLES' columns), written straight
+    from the prepared rows (a few string joins a row), then checked: as many tabs, newlines and
+    backslashes as the format itself puts there means that no value held one (the usual case).
+    Else every value is escaped, from `table_rows`."""
     citizens, contacts, tokens, keys = [], [], [], []
-    stamps = f"\t{now}\t{now}\n"
     nulls = token_count = key_count = 0
     for citizen_id, (_, _, citizen, points, names, blocking) in zip(ids, rows, strict=True):
         cid = str(citizen_id)
         nulls += citizen.count(None)
-        citizens.append(cid + "\t" + "\t".join([_COPY_NULL if value is None else value for value in citizen]) + stamps)
-        contacts += [f"{cid}\t{kind}\t{value}\t{raw}\tf\t{now}\n" for kind, value, raw in points]
+        citizens.append(cid + "\t" + "\t".join([_COPY_NULL if value is None else value for value in citizen]) + "\n")
+        contacts += [f"{cid}\t{kind}\t{value}\t{raw}\tf\n" for kind, value, raw in points]
         end = "\t" + cid + "\n"
         if names:
             tokens.append(end.join(names) + end)
@@ -388,11 +387,11 @@ def _copy_tables(ids: range, rows: list[Prepared], now: str) -> dict[str, bytes]
     counts = {"citizen": len(rows), "contact_point": len(contacts), "citizen_name_token": token_count,
               "identity_key": key_count}
     backslashes = {"citizen": nulls}
-    if any(text.count("\n") != counts[table] or text.count("\t") != counts[table] * (len(LOAD_TABLES[table]) - 1)
+    if any(text.count("\n") != counts[table] or text.count("\t") != counts[table] * (len(COPY_TABLES[table]) - 1)
            or text.count("\\") != backslashes.get(table, 0) or "\r" in text for table, text in texts.items()):
         texts = {table: "".join("\t".join(_COPY_NULL if value is None else str(value).translate(_COPY_ESCAPES)
-                                          for value in values) + "\n" for values in table_values)
-                 for table, table_values in zip(LOAD_TABLES, table_rows(ids, rows, now, _same), strict=True)}
+                                          for value in _copied[table](values)) + "\n" for values in table_values)
+                 for table, table_values in zip(LOAD_TABLES, table_rows(ids, rows, None, _same), strict=True)}
     return {table: text.encode() for table, text in texts.items() if text}
 
 
@@ -410,6 +409,12 @@ LOAD_TABLES = {"citizen": ("id", *CITIZEN_COLUMNS, "created_at", "updated_at"),
                "contact_point": ("citizen_id", "kind", "value", "raw_value", "verified", "created_at"),
                "citizen_name_token": ("token", "citizen_id"),
                "identity_key": ("key", "citizen_id")}
+# What a PostgreSQL bulk load's COPY gives: the rest are its columns' defaults (STAMPED).
+COPY_TABLES = {table: tuple(name for name in columns if name not in STAMPED.get(table, ()))
+               for table, columns in LOAD_TABLES.items()}
+# A `table_rows` tuple -> its COPY_TABLES values.
+_copied = {table: operator.itemgetter(*(columns.index(name) for name in COPY_TABLES[table]))
+           for table, columns in LOAD_TABLES.items()}
 
 
 def citizen_values(row: Row) -> dict:
@@ -585,7 +590,7 @@ async def _write_payloads(raw, load: BulkLoad, tables: dict[str, bytes]) -> None
     for table, payload in tables.items():
         if load.dialect == "postgresql":
             # A memoryview: asyncpg would take bytes for a file name.
-            await raw.copy_to_table(table, source=memoryview(payload), columns=list(LOAD_TABLES[table]),
+            await raw.copy_to_table(table, source=memoryview(payload), columns=list(COPY_TABLES[table]),
                                     format="text", freeze=table in load.frozen)
         else:
             await _sqlite_insert(raw, table, LOAD_TABLES[table], *marshal.loads(payload))

@@ -172,7 +172,8 @@ class ContactPoint(SQLModel, table=True):
     __tablename__ = "contact_point"
     __table_args__ = (
         UniqueConstraint("citizen_id", "kind", "value"),
-        Index("ix_contact_point_kind_value", "kind", "value"),
+        # Value first: see migration 0018 (an index build after a bulk load 2.5x faster).
+        Index("ix_contact_point_value_kind", "value", "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

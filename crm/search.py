@@ -7,7 +7,7 @@ can be tested and benchmarked without a database. Names are looked up in
 citizen by the mapper events below; a bulk import must write them with `name_token_rows`): by
 prefix (B-tree range) or one edit away (the typed word's edits, looked up exactly) — no scan
 of all citizens on either database. Identifiers go through
-`contact_point`'s (kind, value) index, exactly or by prefix.
+`contact_point`'s (value, kind) index, exactly or by prefix.
 """
 from __future__ import annotations
 
@@ -317,7 +317,7 @@ async def _contacts_equal(session: AsyncSession, kind: ContactKind, value: str, 
 
 
 async def _contacts_starting(session: AsyncSession, kind: ContactKind, prefix: str, limit: int) -> list[int]:
-    # A B-tree range (both databases use the (kind, value) index); the value check keeps the
+    # A B-tree range (both databases use the (value, kind) index); the value check keeps the
     # answer right under a linguistic collation, where the range may hold more.
     rows = await session.exec(select(ContactPoint.citizen_id, ContactPoint.value)
                               .where(ContactPoint.kind == kind.value, ContactPoint.value >= prefix,
