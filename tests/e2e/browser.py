@@ -97,6 +97,14 @@ def axe_check(page, name: str) -> None:
     assert not bad, f"{name}: axe-core violations {bad}"
 
 
+def wait_for_focus(page, selector: str, timeout_ms: float = 10_000) -> None:
+    """Wait until the page's own focus (autofocus) is on `selector`. Chromium applies autofocus
+    at a rendering step after the load: keys typed before it went to the page (a loaded machine
+    lost the first letter of a search that way)."""
+    page.wait_for_function("s => document.activeElement && document.activeElement.matches(s)", arg=selector,
+                           timeout=timeout_ms)
+
+
 def tab_to(page, selector: str, limit: int = 40) -> None:
     """Press Tab until the element matching `selector` has the focus (keyboard only)."""
     for _ in range(limit):

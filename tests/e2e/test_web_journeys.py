@@ -10,7 +10,7 @@ import time
 import pytest
 
 from app.seeds import DEMO_PASSWORD
-from tests.e2e.browser import ARTIFACTS, axe_check, browser_page, served, tab_to
+from tests.e2e.browser import ARTIFACTS, axe_check, browser_page, served, tab_to, wait_for_focus
 
 FRONTDESK = "sophie.martin@demo.guichet.fr"
 REFERENCE = re.compile(r"GRU-\d{4}-\d{6}")
@@ -25,7 +25,8 @@ def sign_in(page, base: str, email: str = FRONTDESK) -> None:
     page.goto(f"{base}/desk")
     assert "/login" in page.url
     axe_check(page, "login")
-    page.keyboard.type(email)  # the email field has the focus
+    wait_for_focus(page, "#email")
+    page.keyboard.type(email)
     page.keyboard.press("Tab")
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
@@ -35,7 +36,8 @@ def sign_in(page, base: str, email: str = FRONTDESK) -> None:
 def log_walk_in(page, base: str) -> tuple[str, str]:
     """The desk, keyboard only: search, nobody found, new citizen, category, note, submit."""
     started = time.monotonic()
-    page.keyboard.type("Yasmine Idrissi")  # the search box has the focus
+    wait_for_focus(page, "#q")
+    page.keyboard.type("Yasmine Idrissi")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/desk\?q=.*"))
     assert page.locator("#citizen-new").is_checked()
