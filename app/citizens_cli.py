@@ -12,14 +12,14 @@ import multiprocessing
 import os
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import event
-from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load, settle
+from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load, rollback_journal, settle, tables_empty
 from crm.citizen_import import (ErrorFile, ExternalIds, Header, ImportReport, LoadChunk, Prepared, Row, RowError,
                                 import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk, raw_values,
                                 read_csv_chunks, read_rows, reserve_citizen_ids, write_load_chunk)
@@ -193,7 +193,7 @@ async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, tota
             task = progress.add_task("import", total=total, rate="-")
             pending: collections.deque = collections.deque()
             depth = (pool.count + 1) if pool is not None else 1
-            async with sessions() as session:
+            async with _first_import_journal(engine, sessions, bulk_load), sessions() as session:
                 await _tune_for_sqlite_load(session)
                 load = await begin_bulk_load(session) if bulk_load else None
                 if load is None:
@@ -241,6 +241,20 @@ async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, tota
     finally:
         await engine.dispose()
     return report
+
+
+@contextlib.asynccontextmanager
+async def _first_import_journal(engine, sessions, bulk_load: bool) -> AsyncIterator[None]:
+    """SQLite's rollback journal for a bulk load (crm.citizen_bulk_load.rollback_journal), only
+    when one will run: into empty citizen tables."""
+    if bulk_load:
+        async with sessions() as session:
+            empty = await tables_empty(session)
+        if empty:
+            async with rollback_journal(engine):
+                yield
+            return
+    yield
 
 
 def _without_foreign_key_lookups(engine):

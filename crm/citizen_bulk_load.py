@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import ForeignKeyConstraint, Index, Table, UniqueConstraint
@@ -77,6 +77,45 @@ async def _unreferenced(connection) -> list[str]:
         f"WHERE contype = 'f' AND confrelid::regclass::text IN ({', '.join(repr(name) for name in names)})")
     referenced = {row[0] for row in found.all()}
     return [name for name in names if name not in referenced]
+
+
+async def tables_empty(session: AsyncSession) -> bool:
+    """Whether a bulk load would start now (begin_bulk_load looks again, under its lock)."""
+    return await _empty(session)
+
+
+@asynccontextmanager
+async def rollback_journal(engine: AsyncEngine) -> AsyncIterator[bool]:
+    """SQLite: a bulk load's transaction in a rollback journal instead of the WAL, when nobody
+    else has the database open (leaving WAL needs that; otherwise nothing changes). Yields
+    whether it switched. In WAL every page of the load is written twice: into the WAL as the
+    page cache spills, then into the database by the checkpoint at the commit (4 s with one
+    core idle at a million citizens). A rollback journal writes a new page once, into the
+    database: the pages of empty tables hold nothing to save. Meanwhile nobody else can open the
+    database (app.db's connections ask for WAL, which waits for the load): the citizen tables
+    are locked for the load anyway. The WAL comes back after the load; after a killed load, the
+    next connection rolls the journal back and puts the WAL back itself (app.db)."""
+    switched = engine.dialect.name == "sqlite" and await _journal_mode(engine, "DELETE") == "delete"
+    try:
+        yield switched
+    finally:
+        if switched:
+            await _journal_mode(engine, "WAL")
+
+
+async def _journal_mode(engine: AsyncEngine, mode: str) -> str:
+    """Ask for a journal mode outside any transaction, without waiting on another connection."""
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        (patience,) = await (await raw.execute("PRAGMA busy_timeout")).fetchone()
+        await raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            (found,) = await (await raw.execute(f"PRAGMA journal_mode = {mode}")).fetchone()
+        except sqlite3.OperationalError:  # locked: another connection is using the database
+            found = ""
+        finally:
+            await raw.execute(f"PRAGMA busy_timeout = {int(patience)}")
+        return str(found).lower()
 
 
 async def _empty(session: AsyncSession) -> bool:

@@ -17,6 +17,8 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
+from app import migrations
+from app.db import make_engine
 from crm.citizen_import import Prepared, _same, prepare_chunk, read_csv, table_rows
 from tests.app.test_cli import GUICHET, guichet
 from tests.conftest import Stack
@@ -343,6 +345,57 @@ async def test_an_import_killed_mid_load_leaves_no_partial_rows_and_every_index(
     assert again.returncode == 0, again.stderr
     assert "created: 60000" in again.stdout
 
+
+
+async def test_a_first_import_alone_on_sqlite_goes_through_a_rollback_journal_and_survives_a_kill(
+        tmp_path: Path) -> None:
+    """Nobody else on the database: the load's pages are written once, through a rollback journal
+    instead of the WAL. Killed mid-load, the next connection rolls the journal back (empty
+    tables, every index) and puts the WAL back; run again, the import completes in WAL."""
+    database = tmp_path / "alone.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    await asyncio.to_thread(migrations.upgrade, url)
+    engine = make_engine(url)
+    async with engine.connect() as connection:
+        before = await citizen_schema(connection)
+    await engine.dispose()  # the import must be alone
+    source = write_csv(tmp_path / "many.csv", many_people(60_000))
+    env = {**os.environ, "GUICHET_DATABASE_URL": url}
+    env.pop("GUICHET_REDIS_URL", None)
+    journal = Path(f"{database}-journal")
+    running = await asyncio.create_subprocess_exec(GUICHET, "citizens", "import", "--workers", "0", str(source),
+                                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not journal.exists():
+            assert running.returncode is None, "the import ended without a rollback journal"
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)
+        assert running.returncode is None, "the import ended before it could be interrupted"
+    finally:
+        if running.returncode is None:
+            running.kill()
+        await running.wait()
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one() == "wal"
+            for table in ("citizen", "contact_point", "citizen_name_token", "identity_key"):
+                assert (await connection.exec_driver_sql(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+            assert await citizen_schema(connection) == before
+    finally:
+        await engine.dispose()
+    again = await asyncio.to_thread(subprocess.run, [GUICHET, "citizens", "import", str(source)], env=env,
+                                    capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert "created: 60000" in again.stdout
+    assert not journal.exists()
+    check = sqlite3.connect(database)
+    try:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        check.close()
 
 
 async def test_many_bad_rows_are_each_reported_with_their_line_and_the_good_ones_imported(

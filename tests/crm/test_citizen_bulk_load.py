@@ -3,12 +3,16 @@ tables gives back every index and key it took away, refuses rows that break a un
 whole, and stays out of the way when citizens are already there."""
 from __future__ import annotations
 
+import sqlite3
+import time
+
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm.citizen_bulk_load import TABLES, begin_bulk_load, finish_bulk_load, settle, unvalidated_foreign_keys
+from crm.citizen_bulk_load import (TABLES, begin_bulk_load, finish_bulk_load, rollback_journal, settle,
+                                   unvalidated_foreign_keys)
 from crm.citizen_import import ExternalIds, ImportReport, Prepared, import_rows
 from crm.errors import InvalidInput
 
@@ -109,3 +113,32 @@ def test_repeated_external_ids_are_found_within_a_chunk_and_across_chunks() -> N
         6: "external_id 'A' already on line 2", 7: "external_id 'C' already on line 5"}
     assert ids.repeats([9, 10], ["D", "E"]) == {}
     assert ids.seen == {"A": 2, "B": 3, "C": 5, "D": 9, "E": 10}
+
+
+async def journal_mode(engine) -> str:
+    async with engine.connect() as connection:
+        return (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
+
+
+async def test_a_first_load_on_sqlite_leaves_the_wal_only_when_nobody_else_is_there(sessions: Sessions) -> None:
+    """Alone on the database, the load's transaction goes to a rollback journal (each page
+    written once) and the WAL comes back after; with another connection open, it stays in WAL,
+    at once, instead of waiting for that connection."""
+    engine = sessions.kw["bind"]
+    sqlite = engine.dialect.name == "sqlite"
+    async with rollback_journal(engine) as switched:
+        assert switched == sqlite
+        if sqlite:
+            assert await journal_mode(engine) == "delete"
+    if not sqlite:
+        return
+    assert await journal_mode(engine) == "wal"
+    reader = sqlite3.connect(engine.url.database)
+    try:
+        assert reader.execute("SELECT count(*) FROM citizen").fetchone() == (0,)
+        started = time.monotonic()
+        async with rollback_journal(engine) as switched:
+            assert not switched and await journal_mode(engine) == "wal"
+        assert time.monotonic() - started < 5
+    finally:
+        reader.close()
