@@ -1,8 +1,8 @@
 """Engine and sessions. Importing this module registers every package's tables."""
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 

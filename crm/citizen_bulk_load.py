@@ -79,11 +79,6 @@ async def _unreferenced(connection) -> list[str]:
     return [name for name in names if name not in referenced]
 
 
-async def tables_empty(session: AsyncSession) -> bool:
-    """Whether a bulk load would start now (begin_bulk_load looks again, under its lock)."""
-    return await _empty(session)
-
-
 @asynccontextmanager
 async def rollback_journal(engine: AsyncEngine) -> AsyncIterator[bool]:
     """SQLite: a bulk load's transaction in a rollback journal instead of the WAL, when nobody
@@ -118,7 +113,8 @@ async def _journal_mode(engine: AsyncEngine, mode: str) -> str:
         return str(found).lower()
 
 
-async def _empty(session: AsyncSession) -> bool:
+async def tables_empty(session: AsyncSession) -> bool:
+    """Whether a bulk load would start now (begin_bulk_load looks again, under its lock)."""
     connection = await session.connection()
     for table in TABLES:
         found = await connection.exec_driver_sql(f"SELECT 1 FROM {table.name} LIMIT 1")
@@ -133,13 +129,13 @@ async def begin_bulk_load(session: AsyncSession) -> BulkLoad | None:
     stay locked until the transaction ends (on SQLite, the whole database is)."""
     connection = await session.connection()
     dialect = connection.dialect.name
-    if not await _empty(session):
+    if not await tables_empty(session):
         return None  # without locking anything: a live service's later imports never wait on it
     if dialect == "postgresql":
         # Then look again under the lock: nobody may add a citizen between the look and the load.
         await connection.exec_driver_sql(
             f"LOCK TABLE {', '.join(t.name for t in TABLES)} IN ACCESS EXCLUSIVE MODE")
-        if not await _empty(session):
+        if not await tables_empty(session):
             return None
     load = BulkLoad(dialect)
     if dialect == "postgresql":
@@ -174,7 +170,7 @@ async def finish_bulk_load(session: AsyncSession, load: BulkLoad) -> None:
         for constraint in load.constraints:
             if isinstance(constraint, ForeignKeyConstraint):
                 # NOT VALID: enforced from now on, the loaded rows checked after the commit
-                # (validate_foreign_keys), each table on its own connection instead of one
+                # (settle), each table on its own connection instead of one
                 # after the other here with a core idle. The load numbered every citizen id it
                 # wrote itself: the check cannot fail, and a crash before it leaves keys that
                 # the next import validates.
