@@ -27,7 +27,7 @@ from crm.errors import InvalidInput
 from crm.identity import MATCH, REVIEW, IdentityPolicy, Resolution, resolve
 from crm.identity_keys import blocking_keys, keys_for
 from crm.models import Citizen, ContactKind, ContactPoint
-from crm.names import significant_words
+from crm.names import fold, significant_words
 from crm.normalise import (
     normalise_email,
     normalise_national_id,
@@ -52,6 +52,7 @@ IDENTIFYING = ("first_name", "last_name", "full_name", "email", "phone", "nation
 # Other names for our columns, as other systems export them.
 ALIASES = {
     "id": "external_id", "rec_id": "external_id", "record_id": "external_id", "ref": "external_id",
+    "reference": "external_id", "identifiant": "external_id",
     "given_name": "first_name", "firstname": "first_name", "prenom": "first_name", "forename": "first_name",
     "surname": "last_name", "lastname": "last_name", "family_name": "last_name", "nom": "last_name",
     "name": "full_name", "fullname": "full_name", "nom_complet": "full_name",
@@ -110,7 +111,9 @@ class ImportReport:
 
 
 def _key(name: str) -> str:
-    return "_".join(name.strip().lstrip("\ufeff").lower().replace("-", "_").split())
+    """A header name as ALIASES spell it: 'Prénom' -> 'prenom', 'E-mail' -> 'e_mail', 'Code postal'
+    -> 'code_postal' (a French spreadsheet writes the accents; they were ignored, unmatched)."""
+    return "_".join(fold(name).split())
 
 
 def read_header(names: list[str] | None) -> Header:

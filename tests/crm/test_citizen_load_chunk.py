@@ -208,3 +208,12 @@ def test_a_chunk_of_a_file_with_few_columns_holds_what_check_row_and_prepare_mak
     assert (chunk.errors, chunk.lines, chunk.external_ids, tables) == (errors, lines_made, external_ids, want)
     clean = set(lines_made) - {error.line for error in errors}
     assert len(clean) > 50 and not clean & taken_long
+
+
+def test_header_names_are_read_as_spreadsheets_write_them() -> None:
+    """Accents, capitals, hyphens, spaces and a byte-order mark: every column is recognised."""
+    header, _ = read_csv(io.StringIO("\ufeffRéférence;Prénom;Nom;E-mail;Téléphone;Date de naissance;"
+                                     "Adresse;Code postal;Ville;Numéro\n", newline=""))
+    assert header.columns == ("external_id", "first_name", "last_name", "email", "phone", "birth_date",
+                              "address", "postcode", "city", None)
+    assert header.ignored == ("Numéro",)
