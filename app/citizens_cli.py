@@ -21,7 +21,7 @@ import typer
 from sqlalchemy import event
 from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load, rollback_journal, settle, tables_empty
 from crm.citizen_import import (ErrorFile, ExternalIds, Header, ImportReport, LoadChunk, Prepared, Row, RowError,
-                                import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk, raw_values,
+                                ignored_notice, import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk, raw_values,
                                 read_csv_chunks, read_rows, reserve_citizen_ids, write_load_chunk)
 from crm.csv_chunks import Misaligned, Records, TextChunk, numbered, start_line
 from crm.errors import DomainError
@@ -70,10 +70,17 @@ def _count_rows(path: Path) -> int:
 
 def _rows(path: Path, settings: Settings) -> Iterator[Row | RowError]:
     try:
-        yield from read_rows(_open(path), default_region=settings.default_region)
+        header, rows = read_rows(_open(path), default_region=settings.default_region)
+        _tell_ignored(path, header)
+        yield from rows
     except DomainError as exc:
         err.print(f"[red]error:[/red] {path}: {exc.message}")
         raise typer.Exit(2) from None
+
+
+def _tell_ignored(path: Path, header: Header) -> None:
+    if (notice := ignored_notice(header)) is not None:
+        err.print(f"[yellow]warning:[/yellow] {path}: {notice}", markup=True, highlight=False)
 
 
 def _progress() -> Progress:
@@ -320,10 +327,12 @@ async def _account_load(loaded: LoadChunk, chunk: Records | TextChunk, work: _Lo
 
 def _csv(file: Path):
     try:
-        return read_csv_chunks(_open(file), BATCH)
+        header, chunks = read_csv_chunks(_open(file), BATCH)
     except DomainError as exc:
         err.print(f"[red]error:[/red] {file}: {exc.message}")
         raise typer.Exit(2) from None
+    _tell_ignored(file, header)
+    return header, chunks
 
 
 def _account(items: list[Prepared | RowError], report: ImportReport, external_ids: ExternalIds) -> list[Prepared]:

@@ -17,6 +17,7 @@ from datetime import date
 from itertools import chain, repeat
 from typing import NamedTuple, TextIO
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -65,13 +66,15 @@ ALIASES = {
     "town": "city", "ville": "city", "suburb": "city", "commune": "city",
     "cin": "national_id", "nir": "national_id", "ssn": "national_id", "soc_sec_id": "national_id",
 }
+# Every name we read, without its separators: 'zip code', 'FirstName', 'national-id' all read.
+_NAMES = {name.replace("_", ""): column for name, column in chain(zip(COLUMNS, COLUMNS), ALIASES.items())}
 MAX_FIELD = 1000
 
 
 @dataclass(frozen=True)
 class Header:
     columns: tuple[str | None, ...]  # our column for each position, None: ignored
-    ignored: tuple[str, ...]
+    ignored: tuple[str, ...]  # the header's names of the columns not read ('' for a column without one)
 
 
 @dataclass(frozen=True)
@@ -111,9 +114,9 @@ class ImportReport:
 
 
 def _key(name: str) -> str:
-    """A header name as ALIASES spell it: 'Prénom' -> 'prenom', 'E-mail' -> 'e_mail', 'Code postal'
-    -> 'code_postal' (a French spreadsheet writes the accents; they were ignored, unmatched)."""
-    return "_".join(fold(name).split())
+    """A header name as _NAMES spells it: 'Prénom' -> 'prenom', 'E-mail' -> 'email', 'Code postal'
+    -> 'codepostal' (a French spreadsheet writes the accents; they were ignored, unmatched)."""
+    return "".join(fold(name.replace("_", " ")).split())
 
 
 def read_header(names: list[str] | None) -> Header:
@@ -123,18 +126,34 @@ def read_header(names: list[str] | None) -> Header:
     columns: list[str | None] = []
     ignored: list[str] = []
     for name in names:
-        key = _key(name or "")
-        column = key if key in COLUMNS else ALIASES.get(key)
+        column = _NAMES.get(_key(name or ""))
         if column is not None and column in columns:
             raise InvalidInput(f"column {name!r} appears twice (as {column})")
         columns.append(column)
         if column is None:
-            ignored.append(name or "(empty)")
+            ignored.append((name or "").strip())
     if not any(column in IDENTIFYING for column in columns):
         raise InvalidInput(
             f"no column identifies anyone; the header must name some of: {', '.join(COLUMNS)} "
             f"(found: {', '.join(n or '(empty)' for n in names)[:300]})")
     return Header(tuple(columns), tuple(ignored))
+
+
+def ignored_notice(header: Header) -> str | None:
+    """What to tell whoever imports a file with columns we do not read: a misspelt 'prenon' would
+    otherwise drop every first name without a word. Names the nearest column the header lacks
+    when one is close (edit distance), so the fix is obvious."""
+    if not header.ignored:
+        return None
+    missing = [name for name, column in _NAMES.items() if column not in header.columns]
+    named = []
+    for name in filter(None, header.ignored):
+        near = process.extractOne(_key(name), missing, scorer=fuzz.ratio, score_cutoff=75)
+        named.append(f"{name!r}" + (f" (did you mean {_NAMES[near[0]]}?)" if near else ""))
+    if unnamed := header.ignored.count(""):
+        named.append(f"{unnamed} without a name")
+    return (f"{len(header.ignored)} column(s) not read, their values ignored: {', '.join(named)}; "
+            f"known columns: {', '.join(COLUMNS)}")
 
 
 def sniff_dialect(sample: str) -> type[csv.Dialect]:
@@ -227,9 +246,15 @@ class ExternalIds:
         return found
 
 
-def read_rows(text: Iterable[str], *, default_region: str) -> Iterator[Row | RowError]:
-    """Rows of a CSV, checked and normalised, in order; errors carry their line number."""
+def read_rows(text: Iterable[str], *, default_region: str) -> tuple[Header, Iterator[Row | RowError]]:
+    """The header, and the rows of a CSV, checked and normalised, in order; errors carry their
+    line number. Raises InvalidInput on a header that identifies nobody."""
     header, records = read_csv(text)
+    return header, _checked_rows(header, records, default_region)
+
+
+def _checked_rows(header: Header, records: Iterator[tuple[int, list[str]]], default_region: str
+                  ) -> Iterator[Row | RowError]:
     external_ids = ExternalIds()
     for line, values in records:
         for item in check_row(header, line, values, default_region=default_region):

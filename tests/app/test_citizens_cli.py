@@ -141,6 +141,29 @@ async def test_a_wrong_file_gets_a_clear_message_and_nothing_is_written(stack: S
                                      header=["external_id", "first_name", "last_name"]))["Q"]["decision"] == "new"
 
 
+async def test_columns_not_read_are_named_with_the_nearest_known_one(stack: Stack, tmp_path: Path) -> None:
+    """A misspelt 'Prenon' would drop every first name silently: each reader says so, and how to
+    fix it; separators and capitals ('FirstName', 'zip code') are read as they are."""
+    source = write_csv(tmp_path / "people.csv", [["P1", "Mohamed", "El Amrani", "0612345678", "75002", "VIP", ""]],
+                       header=["Référence", "Prenon", "Last-Name", "Phone no", "Zip Code", "Notes", ""])
+    for command in (["import"], ["import", "--dedupe"], ["resolve"]):
+        result = guichet(stack, "citizens", *command, str(source))
+        assert result.returncode == 0, result.stderr
+        notice = " ".join(result.stderr.split())
+        assert ("4 column(s) not read, their values ignored: 'Prenon' (did you mean first_name?), "
+                "'Phone no' (did you mean phone?), 'Notes', 1 without a name") in notice, notice
+    assert json.loads(result.stdout)["external_id"] == "P1"  # resolve's output stays JSON lines
+    fixed = write_csv(tmp_path / "fixed.csv", [["P2", "Fatima", "Alaoui", "0611111111", "20000"]],
+                      header=["Référence", "FirstName", "Last-Name", "Phone", "Zip Code"])
+    result = guichet(stack, "citizens", "import", str(fixed))
+    assert result.returncode == 0 and "not read" not in result.stderr
+    token = await stack.token()
+    found = (await stack.client.get("/api/v1/citizens/search", params={"q": "fatima alaoui"},
+                                    headers={"Authorization": f"Bearer {token}"})).json()
+    record = found["results"][0]
+    assert record["full_name"] == "Fatima Alaoui"
+
+
 async def test_after_a_merge_the_old_name_finds_the_survivor_once(stack: Stack, tmp_path: Path) -> None:
     people = write_csv(tmp_path / "two.csv", [
         ["A1", "Nadia", "Bennani", "nadia.b@example.org", "", "1990-04-05", "", "", "", ""],

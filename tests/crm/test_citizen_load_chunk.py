@@ -217,3 +217,5 @@ def test_header_names_are_read_as_spreadsheets_write_them() -> None:
     assert header.columns == ("external_id", "first_name", "last_name", "email", "phone", "birth_date",
                               "address", "postcode", "city", None)
     assert header.ignored == ("Numéro",)
+    assert read_csv(io.StringIO("FirstName,last name,Zip-Code,nationalid,E_Mail\n"))[0].columns == (
+        "first_name", "last_name", "postcode", "national_id", "email")
