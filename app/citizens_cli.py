@@ -21,14 +21,15 @@ import typer
 from sqlalchemy import event
 from crm.citizen_bulk_load import begin_bulk_load, finish_bulk_load, rollback_journal, settle, tables_empty
 from crm.citizen_import import (ErrorFile, ExternalIds, Header, ImportReport, LoadChunk, Prepared, Row, RowError,
-                                ignored_notice, import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk, raw_values,
-                                read_csv_chunks, read_rows, reserve_citizen_ids, write_load_chunk)
+                                ignored_notice, import_row_deduped, import_rows, load_chunk, now_text, prepare_chunk,
+                                raw_values, read_csv_chunks, read_rows, reserve_citizen_ids, write_load_chunk)
 from crm.csv_chunks import Misaligned, Records, TextChunk, numbered, start_line
 from crm.errors import DomainError
 from crm.identity import IdentityPolicy, resolve
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from app.csv_file import EXCEL_HINT, CsvFile
 from app.db import make_engine, make_sessionmaker
 from app.settings import Settings, get_settings
 
@@ -39,6 +40,7 @@ err = Console(stderr=True)
 BATCH = 2000
 DEDUPE_BATCH = 200
 PARALLEL_FROM_ROWS = 5000  # below, starting worker processes costs more than it saves
+ENCODING = typer.Option(help=f"the file's encoding when not UTF-8 ({EXCEL_HINT}; UTF-16 is read from its mark)")
 
 
 def identity_policy(settings: Settings) -> IdentityPolicy:
@@ -47,35 +49,37 @@ def identity_policy(settings: Settings) -> IdentityPolicy:
                           review_threshold=settings.identity_review_threshold)
 
 
-def _open(path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def _refusing(path: Path, *, reading: bool = True) -> Iterator[None]:
+    """A file that cannot be read (`reading`: OSError means the file), or not as CSV, ends the
+    command with its reason (status 2)."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            yield from handle
-    except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
-        raise typer.Exit(2) from None
-    except UnicodeDecodeError as exc:
-        err.print(f"[red]error:[/red] {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV")
-        raise typer.Exit(2) from None
-
-
-def _count_rows(path: Path) -> int:
-    try:
-        with path.open("rb") as handle:
-            return max(sum(1 for _ in handle) - 1, 0)
-    except OSError as exc:
-        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
-        raise typer.Exit(2) from None
-
-
-def _rows(path: Path, settings: Settings) -> Iterator[Row | RowError]:
-    try:
-        header, rows = read_rows(_open(path), default_region=settings.default_region)
-        _tell_ignored(path, header)
-        yield from rows
+        yield
     except DomainError as exc:
-        err.print(f"[red]error:[/red] {path}: {exc.message}")
+        err.print(f"[red]error:[/red] {path}: {exc.message}", highlight=False)
         raise typer.Exit(2) from None
+    except OSError as exc:
+        if not reading:
+            raise
+        err.print(f"[red]error:[/red] cannot read {path}: {exc.strerror}")
+        raise typer.Exit(2) from None
+
+
+def _source(path: Path, encoding: str | None) -> CsvFile:
+    with _refusing(path):
+        return CsvFile.open(path, encoding)
+
+
+def _count_rows(source: CsvFile) -> int:
+    with _refusing(source.path):
+        return source.count_rows()
+
+
+def _rows(source: CsvFile, settings: Settings) -> Iterator[Row | RowError]:
+    with _refusing(source.path):
+        header, rows = read_rows(source.lines(), default_region=settings.default_region)
+        _tell_ignored(source.path, header)
+        yield from rows
 
 
 def _tell_ignored(path: Path, header: Header) -> None:
@@ -93,6 +97,7 @@ def _progress() -> Progress:
 def import_citizens(
     file: Annotated[Path, typer.Argument(help="CSV with a header: external_id, first_name, last_name, full_name, "
                                                "email, phone, birth_date, address, postcode, city, national_id")],
+    encoding: Annotated[str | None, ENCODING] = None,
     dedupe: Annotated[bool, typer.Option(help="resolve each row against known citizens instead of creating blindly")]
     = False,
     errors: Annotated[Path | None, typer.Option(help="where bad rows go (default: FILE.errors.csv)")] = None,
@@ -104,21 +109,19 @@ def import_citizens(
 ) -> None:
     """Import citizens; bad values and rows are reported with their line number, the rest imported."""
     settings = get_settings()
-    total = _count_rows(file)
+    source = _source(file, encoding)
+    total = _count_rows(source)
     if workers is None:
         workers = (os.cpu_count() or 1) if total >= PARALLEL_FROM_ROWS and not dedupe else 0
     errors_path = errors or file.with_name(file.stem + ".errors.csv")
     with _error_file(errors_path, keep_stale=errors is not None) as error_file:
         if dedupe:
-            report = asyncio.run(_import_deduped(file, settings, error_file, total=total))
+            report = asyncio.run(_import_deduped(source, settings, error_file, total=total))
         else:
-            with _pool(workers) as pool, _no_cyclic_gc():
-                try:
-                    report = asyncio.run(_import(file, settings, error_file, total=total, pool=pool,
-                                                 bulk_load=bulk_load))
-                except DomainError as exc:
-                    err.print(f"[red]error:[/red] {file}: {exc.message}")
-                    raise typer.Exit(2) from None
+            # An OSError there is the database's (the file's lines raise InvalidInput).
+            with _pool(workers) as pool, _no_cyclic_gc(), _refusing(file, reading=False):
+                report = asyncio.run(_import(source, settings, error_file, total=total, pool=pool,
+                                             bulk_load=bulk_load))
         error_file.write(report.take_errors())
     summary = {k: v for k, v in dataclasses.asdict(report).items() if k != "errors"}
     out.print(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()))
@@ -182,7 +185,7 @@ def _pool(workers: int) -> Iterator[_Workers | None]:
         yield _Workers(pool, workers, pool.submit(int))
 
 
-async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, total: int,
+async def _import(source: CsvFile, settings: Settings, error_file: ErrorFile, *, total: int,
                   pool: _Workers | None, bulk_load: bool) -> ImportReport:
     """Rows are checked and normalised in worker processes (or a thread) while earlier batches
     are written: Python's work and the database's overlap. Into empty citizen tables the whole
@@ -194,7 +197,8 @@ async def _import(file: Path, settings: Settings, error_file: ErrorFile, *, tota
     external_ids = ExternalIds()
     started = time.perf_counter()
     try:
-        header, chunks = _csv(file)
+        header, chunks = read_csv_chunks(source.lines(), BATCH)
+        _tell_ignored(source.path, header)
 
         with _progress() as progress:
             task = progress.add_task("import", total=total, rate="-")
@@ -325,16 +329,6 @@ async def _account_load(loaded: LoadChunk, chunk: Records | TextChunk, work: _Lo
     return loaded
 
 
-def _csv(file: Path):
-    try:
-        header, chunks = read_csv_chunks(_open(file), BATCH)
-    except DomainError as exc:
-        err.print(f"[red]error:[/red] {file}: {exc.message}")
-        raise typer.Exit(2) from None
-    _tell_ignored(file, header)
-    return header, chunks
-
-
 def _account(items: list[Prepared | RowError], report: ImportReport, external_ids: ExternalIds) -> list[Prepared]:
     """Count a prepared chunk into the report; refuse external ids an earlier row used."""
     rows: list[Prepared] = []
@@ -353,7 +347,7 @@ def _account(items: list[Prepared | RowError], report: ImportReport, external_id
     return rows
 
 
-async def _import_deduped(file: Path, settings: Settings, error_file: ErrorFile, *, total: int) -> ImportReport:
+async def _import_deduped(source: CsvFile, settings: Settings, error_file: ErrorFile, *, total: int) -> ImportReport:
     """Row after row, each resolved against everyone known, earlier rows of the file included."""
     from crm.duplicates import file_duplicate
 
@@ -366,7 +360,7 @@ async def _import_deduped(file: Path, settings: Settings, error_file: ErrorFile,
         with _progress() as progress:
             task = progress.add_task("import --dedupe", total=total, rate="-")
             batch: list[Row] = []
-            for item in itertools.chain(_rows(file, settings), [None]):
+            for item in itertools.chain(_rows(source, settings), [None]):
                 if isinstance(item, RowError):
                     report.errors.append(item)
                     report.refused += not item.imported
@@ -399,21 +393,24 @@ async def _tune_for_sqlite_load(session) -> None:
 @citizens_cli.command("resolve")
 def resolve_citizens(
     file: Annotated[Path, typer.Argument(help="CSV with the same columns as `citizens import`")],
+    encoding: Annotated[str | None, ENCODING] = None,
 ) -> None:
     """Read-only: one JSON line per row — row, external_id, decision, citizen_id,
     matched_external_id, score, reasons (and problems: values that could not be read)."""
     settings = get_settings()
-    asyncio.run(_resolve(file, settings))
+    source = _source(file, encoding)
+    _count_rows(source)  # an undecodable byte refused before the first line is printed
+    asyncio.run(_resolve(source, settings))
 
 
-async def _resolve(file: Path, settings: Settings) -> None:
+async def _resolve(source: CsvFile, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     policy = identity_policy(settings)
     number = 0
     try:
         async with sessions() as session:
-            for item in _rows(file, settings):
+            for item in _rows(source, settings):
                 if isinstance(item, RowError) and item.imported:
                     continue  # the row itself follows, with its problems
                 number += 1

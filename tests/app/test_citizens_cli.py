@@ -3,6 +3,7 @@ a real CSV, a real database; then what agents see through the API."""
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import csv
 import json
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from app import migrations
+from app.citizens_cli import DEDUPE_BATCH
 from app.db import make_engine
 from crm.citizen_import import Prepared, _same, prepare_chunk, read_csv, table_rows
 from tests.app.test_cli import GUICHET, guichet
@@ -162,6 +164,47 @@ async def test_columns_not_read_are_named_with_the_nearest_known_one(stack: Stac
                                     headers={"Authorization": f"Bearer {token}"})).json()
     record = found["results"][0]
     assert record["full_name"] == "Fatima Alaoui"
+
+
+FILLER = max(DEDUPE_BATCH + 50, 1000)
+
+
+@pytest.mark.parametrize("dedupe", [False, True])
+async def test_a_file_saved_by_excel_is_read_in_its_encoding_or_refused_before_anything_is_written(
+        stack: Stack, tmp_path: Path, dedupe: bool) -> None:
+    """A French Excel saves 'CSV (séparateur: point-virgule)' in Windows-1252: refused with the
+    line of the first byte that is not UTF-8, nothing imported (not even the rows above it, which
+    --dedupe would otherwise have committed), and read whole when its encoding is named."""
+    # More rows above the bad byte than --dedupe commits at a time, and than a read decodes.
+    filler = "".join(f"F{i};Paul;Durand;06{i:08d}\r\n" for i in range(FILLER))
+    rows = f"external_id;first_name;last_name;phone\r\nA1;Jean;Martin;0612345678\r\n{filler}A2;Zoé;Lefèvre;0611223344\r\n"
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(rows.encode("cp1252"))
+    token = await stack.token()
+
+    async def names() -> set[str]:
+        found = []
+        for query in ("martin", "lefevre"):
+            found += (await stack.client.get("/api/v1/citizens/search", params={"q": query},
+                                             headers={"Authorization": f"Bearer {token}"})).json()["results"]
+        return {hit["full_name"] for hit in found}
+
+    dedupe_flag = ["--dedupe"] if dedupe else []
+    refused = guichet(stack, "citizens", "import", *dedupe_flag, str(excel))
+    message = " ".join(refused.stderr.split())
+    assert refused.returncode == 2 and f"line {FILLER + 3} is not UTF-8 text" in message and "--encoding cp1252" in message, message
+    assert await names() == set()
+    read = guichet(stack, "citizens", "import", *dedupe_flag, "--encoding", "cp1252", str(excel))
+    assert read.returncode == 0, read.stderr
+    assert await names() == {"Jean Martin", "Zoé Lefèvre"}
+
+    # Excel's 'Texte Unicode': UTF-16 with its byte-order mark, tab-separated, read without asking.
+    unicode_text = tmp_path / "unicode.txt"
+    unicode_text.write_bytes(codecs.BOM_UTF16_LE + rows.replace(";", "\t").encode("utf-16-le"))
+    lines = resolved(stack, unicode_text)
+    assert lines["A2"]["decision"] == "match" and lines["A2"]["matched_external_id"] == "A2"
+    unknown = guichet(stack, "citizens", "resolve", "--encoding", "ansi-fr", str(excel))
+    assert unknown.returncode == 2 and "unknown encoding 'ansi-fr'" in unknown.stderr and not unknown.stdout
 
 
 async def test_after_a_merge_the_old_name_finds_the_survivor_once(stack: Stack, tmp_path: Path) -> None:
