@@ -205,7 +205,6 @@ async def _import(source: CsvFile, settings: Settings, error_file: ErrorFile, *,
             pending: collections.deque = collections.deque()
             depth = (pool.count + 1) if pool is not None else 1
             async with _first_import_journal(engine, sessions, bulk_load), sessions() as session:
-                await _tune_for_sqlite_load(session)
                 load = await begin_bulk_load(session) if bulk_load else None
                 if load is None:
                     await session.commit()  # let others in between batches
@@ -233,8 +232,8 @@ async def _import(source: CsvFile, settings: Settings, error_file: ErrorFile, *,
                             later.cancel()
                         pending.clear()
                         continue
-                    await _tune_for_sqlite_load(session)  # a commit may have handed back the connection
                     if load is None:
+                        await _tune_for_sqlite_load(session)  # a commit may have handed back the connection
                         await import_rows(session, _account(made, report, external_ids), report)
                         await session.commit()
                     else:
@@ -384,7 +383,9 @@ async def _import_deduped(source: CsvFile, settings: Settings, error_file: Error
 
 
 async def _tune_for_sqlite_load(session) -> None:
-    """SQLite's default page cache (2 MB) thrashes on index inserts at random places."""
+    """Batch by batch, SQLite's default page cache (2 MB) thrashes on index inserts at random
+    places. Not for a bulk load: it has no such inserts, and its index builds want a small
+    cache (crm.citizen_bulk_load.LOAD_CACHE_KIB)."""
     connection = await session.connection()
     if connection.dialect.name == "sqlite":
         await connection.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MB, this connection
