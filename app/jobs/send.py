@@ -97,7 +97,8 @@ async def _send(ctx: dict[str, Any], delivery_id: int, outbound: OutboundMessage
         provider_id = await senders[outbound.channel.value].send(outbound)
     except RetryLater as exc:
         if attempts >= ctx["settings"].send_max_attempts:
-            await _finish(ctx, delivery_id, lambda session: dispatch.give_up(session, delivery_id, str(exc)))
+            reason = str(exc)  # a name the lambda keeps: `exc` is unbound when the except block ends
+            await _finish(ctx, delivery_id, lambda session: dispatch.give_up(session, delivery_id, reason))
             return "dead letter"
         delay = exc.delay_seconds or backoff_seconds(attempts, ctx["settings"].send_retry_base_seconds)
         async with ctx["sessionmaker"]() as session:
@@ -110,8 +111,9 @@ async def _send(ctx: dict[str, Any], delivery_id: int, outbound: OutboundMessage
         log.info("delivery %s deferred %.0fs after attempt %s", delivery_id, delay, attempts)
         return "retry"
     except ChannelError as exc:
+        reason, code = str(exc), exc.code
         await _finish(ctx, delivery_id, lambda session: dispatch.record_failure(
-            session, delivery_id, str(exc), permanent=True, error_code=exc.code))
+            session, delivery_id, reason, permanent=True, error_code=code))
         return "failed"
     await _finish(ctx, delivery_id, lambda session: dispatch.record_sent(session, delivery_id, provider_id))
     return "sent"
