@@ -54,17 +54,25 @@ IDENTIFYING = ("first_name", "last_name", "full_name", "email", "phone", "nation
 ALIASES = {
     "id": "external_id", "rec_id": "external_id", "record_id": "external_id", "ref": "external_id",
     "reference": "external_id", "identifiant": "external_id",
+    # A case file's number in the system the file comes from ('N° dossier', 'N° usager').
+    "dossier": "external_id", "n_dossier": "external_id", "no_dossier": "external_id",
+    "num_dossier": "external_id", "numero_dossier": "external_id", "numero_de_dossier": "external_id",
+    "n_usager": "external_id", "numero_usager": "external_id", "id_usager": "external_id",
     "given_name": "first_name", "firstname": "first_name", "prenom": "first_name", "forename": "first_name",
     "surname": "last_name", "lastname": "last_name", "family_name": "last_name", "nom": "last_name",
+    "nom_de_famille": "last_name", "nom_de_naissance": "last_name",
     "name": "full_name", "fullname": "full_name", "nom_complet": "full_name",
-    "e_mail": "email", "mail": "email", "courriel": "email",
-    "telephone": "phone", "tel": "phone", "mobile": "phone", "phone_number": "phone",
-    "dob": "birth_date", "date_of_birth": "birth_date", "birthdate": "birth_date",
-    "date_naissance": "birth_date", "date_de_naissance": "birth_date",
-    "adresse": "address", "street": "address", "address_1": "address",
-    "zip": "postcode", "zipcode": "postcode", "postal_code": "postcode", "code_postal": "postcode",
-    "town": "city", "ville": "city", "suburb": "city", "commune": "city",
-    "cin": "national_id", "nir": "national_id", "ssn": "national_id", "soc_sec_id": "national_id",
+    "e_mail": "email", "mail": "email", "courriel": "email", "mel": "email", "adresse_email": "email",
+    "adresse_mail": "email", "adresse_courriel": "email",
+    "telephone": "phone", "tel": "phone", "mobile": "phone", "phone_number": "phone", "portable": "phone",
+    "tel_portable": "phone", "telephone_portable": "phone", "tel_mobile": "phone", "gsm": "phone",
+    "dob": "birth_date", "date_of_birth": "birth_date", "birthdate": "birth_date", "ddn": "birth_date",
+    "date_naissance": "birth_date", "date_de_naissance": "birth_date", "ne_le": "birth_date", "nee_le": "birth_date",
+    "adresse": "address", "street": "address", "address_1": "address", "adresse_postale": "address",
+    "zip": "postcode", "zipcode": "postcode", "postal_code": "postcode", "code_postal": "postcode", "cp": "postcode",
+    "town": "city", "ville": "city", "suburb": "city", "commune": "city", "localite": "city",
+    "cin": "national_id", "cnie": "national_id", "nir": "national_id", "ssn": "national_id",
+    "soc_sec_id": "national_id",
 }
 # Every name we read, without its separators: 'zip code', 'FirstName', 'national-id' all read.
 _NAMES = {name.replace("_", ""): column for name, column in chain(zip(COLUMNS, COLUMNS), ALIASES.items())}

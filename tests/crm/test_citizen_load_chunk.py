@@ -219,3 +219,8 @@ def test_header_names_are_read_as_spreadsheets_write_them() -> None:
     assert header.ignored == ("Numéro",)
     assert read_csv(io.StringIO("FirstName,last name,Zip-Code,nationalid,E_Mail\n"))[0].columns == (
         "first_name", "last_name", "postcode", "national_id", "email")
+    # A French administration's own export: its case number, 'Mél.', 'CP', 'Né(e) le'.
+    header, _ = read_csv(io.StringIO("N° dossier;Prénom;Nom de naissance;Né(e) le;Tél. portable;Mél.;"
+                                     "Adresse postale;CP;Localité;CNIE;Remarque\n"))
+    assert header.columns == ("external_id", "first_name", "last_name", "birth_date", "phone", "email", "address",
+                              "postcode", "city", "national_id", None)
