@@ -224,3 +224,8 @@ def test_header_names_are_read_as_spreadsheets_write_them() -> None:
                                      "Adresse postale;CP;Localité;CNIE;Remarque\n"))
     assert header.columns == ("external_id", "first_name", "last_name", "birth_date", "phone", "email", "address",
                               "postcode", "city", "national_id", None)
+    # A linkage set's usual English names.
+    header, _ = read_csv(io.StringIO("id,fname,lname,gender,dob,email_address,phone_no,street_address,city,state,"
+                                     "zip_code,ssn\n"))
+    assert header.columns == ("external_id", "first_name", "last_name", None, "birth_date", "email", "phone",
+                              "address", "city", None, "postcode", "national_id")
