@@ -147,13 +147,13 @@ async def test_columns_not_read_are_named_with_the_nearest_known_one(stack: Stac
     """A misspelt 'Prenon' would drop every first name silently: each reader says so, and how to
     fix it; separators and capitals ('FirstName', 'zip code') are read as they are."""
     source = write_csv(tmp_path / "people.csv", [["P1", "Mohamed", "El Amrani", "0612345678", "75002", "VIP", ""]],
-                       header=["Référence", "Prenon", "Last-Name", "Phone no", "Zip Code", "Notes", ""])
+                       header=["Référence", "Prenon", "Last-Name", "Telphone", "Zip Code", "Notes", ""])
     for command in (["import"], ["import", "--dedupe"], ["resolve"]):
         result = guichet(stack, "citizens", *command, str(source))
         assert result.returncode == 0, result.stderr
         notice = " ".join(result.stderr.split())
         assert ("4 column(s) not read, their values ignored: 'Prenon' (did you mean first_name?), "
-                "'Phone no' (did you mean phone?), 'Notes', 1 without a name") in notice, notice
+                "'Telphone' (did you mean phone?), 'Notes', 1 without a name") in notice, notice
     assert json.loads(result.stdout)["external_id"] == "P1"  # resolve's output stays JSON lines
     fixed = write_csv(tmp_path / "fixed.csv", [["P2", "Fatima", "Alaoui", "0611111111", "20000"]],
                       header=["Référence", "FirstName", "Last-Name", "Phone", "Zip Code"])
